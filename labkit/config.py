@@ -1,0 +1,137 @@
+"""Profiles and paths: the one place in labkit that reads environment variables.
+
+A profile chooses defaults only; every setting stays a named argument elsewhere.
+Resolution order for the profile: the notebook's parameter, then ``LABKIT_PROFILE``,
+then ``DEFAULT_PROFILE`` (what a learner on Colab wants: the real data and weights).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit.errors import bad_choice
+
+PROFILE_VARIABLE = "LABKIT_PROFILE"
+BUILD_DIR_VARIABLE = "LABKIT_BUILD_DIR"
+CACHE_DIR_VARIABLE = "LABKIT_DATA_DIR"
+DEFAULT_PROFILE = "full"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Defaults shared by every notebook for one way of running the course.
+
+    Attributes:
+        name: `smoke`, `offline` or `full`.
+        real_data: whether datasets are downloaded (`full`) or embedded.
+        pretrained: whether `keras.applications` models load ImageNet weights.
+        split_cap: at most this many examples per split (train, val, test); `None` keeps all.
+        epochs: default number of training epochs.
+        image_size: default side of the colour images, in pixels.
+        cell_timeout: seconds one notebook cell may run under the runner (`None`: no limit).
+        summary: one line saying what the profile is for.
+    """
+
+    name: str
+    real_data: bool
+    pretrained: bool
+    split_cap: tuple[int, int, int] | None
+    epochs: int
+    image_size: int
+    cell_timeout: int | None
+    summary: str
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        real_data=False,
+        pretrained=False,
+        split_cap=(240, 80, 80),
+        epochs=1,
+        image_size=32,
+        cell_timeout=600,
+        summary="tiny slices of the embedded data, random init: CI and quick checks",
+    ),
+    "offline": Profile(
+        name="offline",
+        real_data=False,
+        pretrained=False,
+        split_cap=None,
+        epochs=10,
+        image_size=64,
+        cell_timeout=3600,
+        summary="the embedded data at full size, random init: the main job, no network",
+    ),
+    "full": Profile(
+        name="full",
+        real_data=True,
+        pretrained=True,
+        split_cap=None,
+        epochs=10,
+        image_size=160,
+        cell_timeout=None,
+        summary="the real datasets and ImageNet weights: Colab or a GPU",
+    ),
+}
+
+
+def resolve_profile(profile: str | Profile | None = None) -> Profile:
+    """Returns the profile to use.
+
+    Args:
+        profile: a profile name or object; `None` falls back to `$LABKIT_PROFILE`,
+            then to `DEFAULT_PROFILE`.
+
+    Returns:
+        The `Profile`.
+
+    Raises:
+        ParameterError: the name is not one of `PROFILES`.
+    """
+    if isinstance(profile, Profile):
+        return profile
+    parameter = "profile"
+    if profile is None or profile == "":
+        profile = os.environ.get(PROFILE_VARIABLE) or None
+        parameter = PROFILE_VARIABLE
+    if profile is None:
+        profile = DEFAULT_PROFILE
+    key = str(profile).strip().lower()
+    if key not in PROFILES:
+        raise bad_choice(parameter, profile, PROFILES)
+    return PROFILES[key]
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """Returns the checkout that holds `notebooks/` and `labkit/`, or `None` outside one."""
+    here = Path(start or Path.cwd()).resolve()
+    candidates = [here, *here.parents, Path(__file__).resolve().parent.parent]
+    for folder in candidates:
+        if (folder / "notebooks").is_dir() and (folder / "labkit").is_dir():
+            return folder
+    return None
+
+
+def resolve_build_dir(build_dir: str | os.PathLike | None = None) -> Path:
+    """Returns the build folder: the argument, `$LABKIT_BUILD_DIR`, the checkout's `build/`
+    or `./build` outside a checkout (Colab)."""
+    if build_dir is None:
+        build_dir = os.environ.get(BUILD_DIR_VARIABLE) or None
+    if build_dir is None:
+        root = project_root()
+        build_dir = (root or Path.cwd()) / "build"
+    return Path(build_dir).resolve()
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Returns the download cache: the argument, `$LABKIT_DATA_DIR`, the checkout's `data/`
+    or `./data` outside a checkout."""
+    if cache_dir is None:
+        cache_dir = os.environ.get(CACHE_DIR_VARIABLE) or None
+    if cache_dir is None:
+        root = project_root()
+        cache_dir = (root or Path.cwd()) / "data"
+    return Path(cache_dir).resolve()

@@ -1,0 +1,195 @@
+"""Datasets ready for Keras, at the size the profile asks for.
+
+`load(name)` is the one call the notebooks make. Real datasets (`fashion_mnist`,
+`flowers`) are downloaded under the `full` profile; the `smoke` and `offline` profiles
+substitute their embedded stand-ins (`digits`, `photos`), cut from pictures that the
+dependencies ship, and say so in the dataset's notes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from labkit.config import Profile, resolve_cache_dir, resolve_profile
+from labkit.data import embedded
+from labkit.data.dataset import SPLITS, Dataset
+from labkit.errors import bad_choice, check_positive
+
+REAL = ("fashion_mnist", "flowers")
+EMBEDDED = tuple(embedded.SPECS)
+STAND_INS = {spec.stands_in_for: name for name, spec in embedded.SPECS.items() if spec.stands_in_for}
+# Fractions of a dataset without an official test split that go to validation and test.
+VAL_FRACTION = 0.15
+TEST_FRACTION = 0.15
+
+__all__ = ["Dataset", "EMBEDDED", "REAL", "STAND_INS", "load", "names"]
+
+
+def names() -> list[str]:
+    """Returns every name that `load` accepts."""
+    return [*REAL, *EMBEDDED]
+
+
+def load(
+    name: str,
+    *,
+    profile: str | Profile | None = None,
+    image_size: int | None = None,
+    split_cap: tuple[int, int, int] | None = None,
+    split_seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> Dataset:
+    """Loads a dataset with train, validation and test splits, ready for `model.fit`.
+
+    Args:
+        name: one of `names()`: `fashion_mnist`, `flowers` (downloaded under `full`,
+            replaced by `digits` and `photos` otherwise), `digits`, `photos`, `faces`.
+        profile: the profile; `None` takes the one `labkit.setup` chose.
+        image_size: side of the images in pixels; `None` keeps the dataset's own size
+            (28 for the grayscale sets, 25 for faces) or the profile's for colour photos.
+        split_cap: at most this many examples in train, validation and test, sampled
+            with the class balance kept; `None` takes the profile's cap.
+        split_seed: seed of the split and the sampling. Fixed by default, so that every
+            run and every seed of a notebook sees the same test set.
+        cache_dir: the download cache; `None` takes `data/` of the checkout.
+        progress: show download progress bars.
+
+    Returns:
+        A `Dataset`.
+    """
+    if name not in names():
+        raise bad_choice("name", name, names())
+    if image_size is not None:
+        check_positive("image_size", image_size)
+    profile = _profile(profile)
+    cap = profile.split_cap if split_cap is None else tuple(split_cap)
+    if cap is not None:
+        if len(cap) != 3:
+            raise ValueError(f"split_cap={split_cap!r} must be three counts: (train, val, test)")
+        for count in cap:
+            check_positive("split_cap", count)
+
+    notes: list[str] = []
+    actual = name
+    if name in REAL and not profile.real_data:
+        actual = STAND_INS[name]
+        notes.append(
+            f"'{name}' is downloaded only under the full profile; profile '{profile.name}' "
+            f"uses its embedded stand-in '{actual}'."
+        )
+
+    if actual in REAL:
+        dataset = _load_real(actual, profile, image_size, split_seed, cache_dir, progress)
+    else:
+        dataset = _load_embedded(actual, profile, image_size, cap, split_seed)
+    dataset.requested = name
+    if cap is not None:
+        before = {s: len(dataset.splits[s][1]) for s in SPLITS}
+        dataset.splits = {
+            s: _stratified_take(*dataset.splits[s], cap[i], split_seed) for i, s in enumerate(SPLITS)
+        }
+        if any(len(dataset.splits[s][1]) < before[s] for s in SPLITS):
+            notes.append(f"profile '{profile.name}' caps the splits at {cap[0]}/{cap[1]}/{cap[2]} examples.")
+    dataset.notes = notes + dataset.notes
+    from labkit import results
+
+    results.note_dataset(dataset)
+    return dataset
+
+
+def _profile(profile: str | Profile | None) -> Profile:
+    if profile is None:
+        from labkit import session
+
+        lab = session.current()
+        if lab is not None:
+            return lab.profile
+    return resolve_profile(profile)
+
+
+def _load_embedded(name, profile, image_size, cap, split_seed) -> Dataset:
+    spec = embedded.SPECS[name]
+    size = image_size or spec.default_size or profile.image_size
+    if name == "photos":
+        per_class = (240, 60, 60)
+        if cap is not None:
+            n = len(embedded.PHOTOS)
+            per_class = tuple(max(1, min(p, c // n)) for p, c in zip(per_class, cap))
+        splits, class_names = embedded.photos(image_size=size, per_class=per_class, seed=split_seed)
+    else:
+        x, y, class_names = getattr(embedded, name)(image_size=size)
+        splits = _split(x, y, split_seed)
+    return Dataset(
+        name=name,
+        requested=name,
+        title=spec.title,
+        source=spec.source,
+        licence=spec.licence,
+        class_names=class_names,
+        splits=splits,
+        profile=profile.name,
+    )
+
+
+def _load_real(name, profile, image_size, split_seed, cache_dir, progress) -> Dataset:
+    from labkit.data import remote
+
+    entry = remote.REGISTRY[name]
+    size = image_size or (None if name == "fashion_mnist" else profile.image_size)
+    arrays, class_names = remote.load(
+        name, resolve_cache_dir(cache_dir), image_size=None if size is None else (size, size), progress=progress
+    )
+    x, y = arrays["train"]
+    x = x.astype(np.float32) / 255.0
+    if "test" in arrays:
+        x_test, y_test = arrays["test"]
+        x_train, y_train, x_val, y_val = _split_two(x, y, VAL_FRACTION, split_seed)
+        splits = {
+            "train": (x_train, y_train),
+            "val": (x_val, y_val),
+            "test": (x_test.astype(np.float32) / 255.0, y_test.astype(np.int64)),
+        }
+    else:
+        splits = _split(x, y, split_seed)
+    return Dataset(
+        name=name,
+        requested=name,
+        title=entry.title,
+        source=entry.homepage,
+        licence=entry.licence,
+        class_names=list(class_names),
+        splits=splits,
+        profile=profile.name,
+    )
+
+
+def _split_two(x, y, fraction, seed):
+    from sklearn.model_selection import train_test_split
+
+    x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    return x_a, y_a.astype(np.int64), x_b, y_b.astype(np.int64)
+
+
+def _split(x, y, seed) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Splits into train / val / test with the class balance kept."""
+    held_out = VAL_FRACTION + TEST_FRACTION
+    x_train, y_train, x_rest, y_rest = _split_two(x, y, held_out, seed)
+    x_val, y_val, x_test, y_test = _split_two(x_rest, y_rest, TEST_FRACTION / held_out, seed)
+    return {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)}
+
+
+def _stratified_take(x, y, count, seed):
+    """Returns at most `count` examples, each class keeping its share."""
+    if len(y) <= count:
+        return x, y
+    from sklearn.model_selection import train_test_split
+
+    try:
+        keep, _ = train_test_split(np.arange(len(y)), train_size=count, stratify=y, random_state=seed)
+    except ValueError:  # fewer examples than classes in the cap: plain sampling
+        keep = np.random.default_rng(seed).choice(len(y), size=count, replace=False)
+    keep = np.sort(keep)
+    return x[keep], y[keep]

@@ -1,0 +1,111 @@
+"""One JSON file of results per notebook run, written atomically, read back by tests and the book.
+
+A notebook calls `labkit.setup(...)` once, then `record(name, value)` for each number it
+wants to keep. The file lives at `<build>/<profile>/results/<notebook>.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from labkit._io import _jsonable, write_json
+from labkit.errors import LabkitError, ParameterError
+
+_RESULTS_NAME = "results"
+
+
+class Recorder:
+    """Keeps the values of one run and rewrites its JSON file after every `record`."""
+
+    def __init__(self, path: Path, header: dict[str, Any]):
+        self.path = Path(path)
+        self.data: dict[str, Any] = {**header, "started": _now(), "headline": None, "values": {}}
+        write_json(self.path, self.data)
+
+    def record(self, name: str, value: Any, *, headline: bool = False) -> Any:
+        """Stores `value` under `name` (and as the run's headline metric) and rewrites the file."""
+        if not isinstance(name, str) or not name.strip():
+            raise ParameterError(f"name={name!r} must be a non-empty string")
+        value = json.loads(json.dumps(value, default=_jsonable))
+        self.data["values"][name] = value
+        if headline:
+            self.data["headline"] = name
+        self.data["updated"] = _now()
+        write_json(self.path, self.data)
+        return value
+
+
+_current: Recorder | None = None
+
+
+def results_dir(build_dir: str | os.PathLike, profile: str) -> Path:
+    """Returns the folder of the results files of one profile's runs."""
+    return Path(build_dir) / profile / _RESULTS_NAME
+
+
+def start(path: Path, header: dict[str, Any]) -> Recorder:
+    """Starts the results file of a run (called by `labkit.setup`)."""
+    global _current
+    _current = Recorder(path, header)
+    return _current
+
+
+def record(name: str, value: Any, *, headline: bool = False) -> Any:
+    """Records one result of the current notebook run.
+
+    Args:
+        name: a short key, such as `"test_accuracy"`.
+        value: a JSON-able value (numbers, strings, lists, dicts; numpy values are converted).
+        headline: makes this the metric that the runner's table shows for the notebook.
+
+    Returns:
+        The value as stored (plain Python types).
+    """
+    if _current is None:
+        raise LabkitError("record() needs a run: call labkit.setup(...) first")
+    return _current.record(name, value, headline=headline)
+
+
+def note_dataset(dataset) -> None:
+    """Adds a loaded dataset to the current run's file, so its numbers say what data made them."""
+    if _current is None:
+        return
+    entry = {
+        "name": dataset.name,
+        "requested": dataset.requested,
+        "sizes": {split: len(y) for split, (_, y) in dataset.splits.items()},
+        "input_shape": list(dataset.input_shape),
+        "notes": list(dataset.notes),
+    }
+    listed = _current.data.setdefault("datasets", [])
+    if entry not in listed:
+        listed.append(entry)
+        write_json(_current.path, _current.data)
+
+
+def read(path: str | os.PathLike) -> dict[str, Any]:
+    """Reads one results file."""
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def read_all(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Reads every results file in a results folder, keyed by notebook name."""
+    folder = Path(folder)
+    return {p.stem: read(p) for p in sorted(folder.glob("*.json"))}
+
+
+def headline(data: dict[str, Any]) -> tuple[str, Any] | None:
+    """Returns `(name, value)` of a run's headline metric, or `None`."""
+    name = data.get("headline")
+    if name is None or name not in data.get("values", {}):
+        return None
+    return name, data["values"][name]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

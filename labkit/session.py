@@ -1,0 +1,190 @@
+"""`labkit.setup(...)`: the first call of every notebook.
+
+It resolves the profile, seeds every random generator, turns on deterministic ops, opens the
+run's results file and prints one short block saying what this run is made of.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit import results
+from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile
+from labkit.errors import ParameterError
+
+_current: Lab | None = None
+
+
+@dataclass(frozen=True)
+class Lab:
+    """What `setup` resolved for one notebook run.
+
+    Attributes:
+        profile: the `Profile` in force.
+        seed: the seed given to Python, NumPy and Keras.
+        notebook: the notebook's name (`"00_data_tour"`), which names its results file.
+        build_dir: the build folder (executed notebooks, results, logs, search state).
+        cache_dir: the download cache.
+        versions: library versions, as printed.
+        device: what the backend computes on, as printed.
+    """
+
+    profile: Profile
+    seed: int
+    notebook: str
+    build_dir: Path
+    cache_dir: Path
+    versions: dict[str, str]
+    device: str
+
+    @property
+    def run_dir(self) -> Path:
+        """`<build>/<profile>`: everything this profile's runs write."""
+        return self.build_dir / self.profile.name
+
+    @property
+    def results_path(self) -> Path:
+        return results.results_dir(self.build_dir, self.profile.name) / f"{self.notebook}.json"
+
+    def work_dir(self, *parts: str) -> Path:
+        """Returns (and creates) a folder of this notebook's run, such as its logs or search state."""
+        folder = self.run_dir / "work" / self.notebook / Path(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+def current() -> Lab | None:
+    """Returns the `Lab` of the last `setup` call in this process, if any."""
+    return _current
+
+
+def setup(
+    profile: str | None = None,
+    seed: int = 0,
+    *,
+    notebook: str = "scratch",
+    build_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    deterministic: bool = True,
+    quiet: bool = False,
+) -> Lab:
+    """Prepares a notebook run.
+
+    Args:
+        profile: `"smoke"`, `"offline"` or `"full"`; `None` takes `$LABKIT_PROFILE`, then `"full"`.
+        seed: seed of Python's `random`, NumPy and Keras (a whole number ≥ 0).
+        notebook: the notebook's name; its results go to `<build>/<profile>/results/<notebook>.json`.
+        build_dir: the build folder; `None` takes `$LABKIT_BUILD_DIR`, then the checkout's `build/`.
+        cache_dir: the download cache; `None` takes `$LABKIT_DATA_DIR`, then the checkout's `data/`.
+        deterministic: turn on the backend's deterministic ops (same numbers on every run on
+            the same machine, a little slower).
+        quiet: do not print the summary block.
+
+    Returns:
+        The `Lab`, also kept as `labkit.session.current()`.
+    """
+    global _current
+    resolved = resolve_profile(profile)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ParameterError(f"seed={seed!r} must be a whole number ≥ 0")
+    if not isinstance(notebook, str) or not notebook or Path(notebook).name != notebook:
+        raise ParameterError(f"notebook={notebook!r} must be a plain file stem such as '00_data_tour'")
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    determinism = "off"
+    if deterministic and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        determinism = "on"
+
+    lab = Lab(
+        profile=resolved,
+        seed=seed,
+        notebook=notebook,
+        build_dir=resolve_build_dir(build_dir),
+        cache_dir=resolve_cache_dir(cache_dir),
+        versions=_versions(),
+        device=_device(),
+    )
+    results.start(
+        lab.results_path,
+        {
+            "notebook": notebook,
+            "profile": resolved.name,
+            "seed": seed,
+            "real_data": resolved.real_data,
+            "pretrained": resolved.pretrained,
+            "device": lab.device,
+            "versions": lab.versions,
+            "datasets": [],
+        },
+    )
+    _current = lab
+    if not quiet:
+        print(_banner(lab, determinism))
+    return lab
+
+
+def _banner(lab: Lab, determinism: str) -> str:
+    profile = lab.profile
+    data = "real datasets, downloaded to " + str(lab.cache_dir) if profile.real_data else (
+        "embedded (cut from images the dependencies ship; no network)"
+    )
+    weights = "ImageNet" if profile.pretrained else "RANDOM INIT: no pretrained weights in this profile"
+    versions = " · ".join(f"{k} {v}" for k, v in lab.versions.items())
+    return "\n".join(
+        [
+            f"labkit · profile {profile.name}: {profile.summary}",
+            f"  data     {data}",
+            f"  weights  {weights}",
+            f"  device   {lab.device}",
+            f"  seed     {lab.seed} (python, numpy, keras; deterministic ops {determinism})",
+            f"  versions {versions}",
+            f"  results  {lab.results_path}",
+        ]
+    )
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    import keras
+    import numpy
+
+    versions = {"python": platform.python_version()}
+    try:
+        versions["labkit"] = metadata.version("labkit")
+    except metadata.PackageNotFoundError:
+        versions["labkit"] = "source"
+    versions["keras"] = keras.__version__
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    else:
+        versions[keras.backend.backend()] = "backend"
+    versions["numpy"] = numpy.__version__
+    return versions
+
+
+def _device() -> str:
+    import keras
+
+    place = "Colab" if "google.colab" in sys.modules else platform.node() or "local"
+    cores = os.cpu_count() or 1
+    gpus: list[str] = []
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    if gpus:
+        return f"{len(gpus)} GPU ({', '.join(gpus)}) on {place}"
+    return f"CPU only ({cores} cores) on {place}"
