@@ -24,12 +24,44 @@ STAND_INS = {spec.stands_in_for: name for name, spec in embedded.SPECS.items() i
 VAL_FRACTION = 0.15
 TEST_FRACTION = 0.15
 
-__all__ = ["Dataset", "EMBEDDED", "REAL", "STAND_INS", "load", "names"]
+__all__ = ["Dataset", "EMBEDDED", "REAL", "STAND_INS", "catalogue", "load", "names"]
 
 
 def names() -> list[str]:
     """Returns every name that `load` accepts."""
     return [*REAL, *EMBEDDED]
+
+
+def catalogue():
+    """Returns a pandas DataFrame of every dataset `load` knows: kind, what it is, its stand-in."""
+    import pandas as pd
+
+    from labkit.data import remote
+
+    rows = []
+    for name in REAL:
+        entry = remote.REGISTRY[name]
+        size = sum(f.size for f in entry.files)
+        rows.append(
+            {
+                "name": name,
+                "kind": f"download ({size / 1e6:.0f} MB)",
+                "what": entry.title,
+                "offline stand-in": STAND_INS.get(name, "-"),
+                "licence": entry.licence,
+            }
+        )
+    for name, spec in embedded.SPECS.items():
+        rows.append(
+            {
+                "name": name,
+                "kind": "embedded",
+                "what": spec.title,
+                "offline stand-in": "-",
+                "licence": spec.licence,
+            }
+        )
+    return pd.DataFrame(rows).set_index("name")
 
 
 def load(
