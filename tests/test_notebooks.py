@@ -1,0 +1,61 @@
+"""The notebooks follow the template: no outputs, a parameters cell, a badge that matches the path.
+
+nbval executes them (`pytest --nbval-lax notebooks`); these tests check their shape without a kernel.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+REPO = "cnn-course-lab/cnn-lab"
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no NN_topic.ipynb"
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_committed_without_outputs(notebook):
+    _, nb = notebook
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"cells {dirty} have outputs: strip them"
+
+
+def test_title_and_colab_badge_match_the_file(notebook):
+    path, nb = notebook
+    first = nb.cells[0].source
+    number = path.stem.split("_", 1)[0]
+    assert re.match(rf"# {number} · \S", first), "the first line must be '# NN · Title'"
+    url = f"https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{path.name}"
+    assert url in first, f"the Colab badge must point at {url}"
+    assert "What you will learn" in first and "Time to run" in first
+
+
+def test_parameters_cell_holds_plain_literals(notebook):
+    _, nb = notebook
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell must be tagged 'parameters'"
+    names = {}
+    for node in ast.parse(tagged[0].source).body:
+        assert isinstance(node, ast.Assign), "the parameters cell holds assignments only"
+        names[node.targets[0].id] = ast.literal_eval(node.value)  # plain literals, so papermill can override
+    assert names["PROFILE"] is None and isinstance(names["SEED"], int)
+
+
+def test_setup_names_the_notebook(notebook):
+    path, nb = notebook
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert f'notebook="{path.stem}"' in code, "labkit.setup(...) must name its notebook, which names its results file"
+    assert "labkit.record(" in code, "a notebook records its results"
+    headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    assert any(h.startswith("## Results") for h in headings)
+    assert any("## Summary" in h for h in headings) and any("## Exercises" in h for h in headings)

@@ -1,0 +1,130 @@
+"""The runner: papermill execution into the build folder, the table, the CLI's exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from labkit import results, runner
+from labkit.errors import ParameterError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell("PROFILE = None\nSEED = 0")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(new_code_cell(s) for s in sources)]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(
+        notebooks / "00_ok.ipynb",
+        "from labkit import results\n"
+        "import os\n"
+        "from pathlib import Path\n"
+        "recorder = results.start(Path(os.environ['LABKIT_BUILD_DIR']) / PROFILE / 'results' / '00_ok.json',"
+        " {'profile': PROFILE, 'seed': SEED})\n"
+        "results.record('answer', 40 + SEED, headline=True)",
+    )
+    write_notebook(notebooks / "01_broken.ipynb", "x = 1", "y = x / 0", "print('never')")
+    write_notebook(notebooks / "02_slow.ipynb", "import time\ntime.sleep(60)")
+    return notebooks
+
+
+def test_select_takes_stems_file_names_and_numbers(folder):
+    assert [p.name for p in runner.select(["01", "00_ok.ipynb", "notebooks/02_slow"], folder)] == [
+        "01_broken.ipynb",
+        "00_ok.ipynb",
+        "02_slow.ipynb",
+    ]
+    assert len(runner.select([], folder)) == 3
+
+
+def test_an_unknown_notebook_lists_the_known_ones(folder):
+    with pytest.raises(ParameterError, match=r"notebook='07'.*'00_ok', '01_broken', '02_slow'"):
+        runner.select(["07"], folder)
+
+
+def test_zero_jobs_is_refused(folder, tmp_path):
+    with pytest.raises(ParameterError, match="jobs=0"):
+        runner.run(["00"], profile="smoke", jobs=0, build_dir=tmp_path / "build", notebooks_dir=folder)
+
+
+def test_a_failing_notebook_does_not_stop_the_others(folder, tmp_path):
+    build = tmp_path / "build"
+    rows = runner.run(
+        ["01", "00", "02"],
+        profile="smoke",
+        seed=2,
+        jobs=2,
+        build_dir=build,
+        cell_timeout=3,
+        notebooks_dir=folder,
+    )
+    by_name = {r.notebook: r for r in rows}
+    assert [r.notebook for r in rows] == ["01_broken", "00_ok", "02_slow"]
+    assert by_name["00_ok"].ok and by_name["00_ok"].headline == "answer = 42"  # SEED=2 was injected
+    broken = by_name["01_broken"]
+    assert not broken.ok and broken.error.startswith("cell 3: ZeroDivisionError")
+    assert not by_name["02_slow"].ok and "Timeout" in by_name["02_slow"].error
+
+    out = build / "smoke" / "notebooks"
+    assert sorted(p.name for p in out.iterdir()) == ["00_ok.ipynb", "01_broken.ipynb", "02_slow.ipynb"]
+    executed = nbformat.read(out / "01_broken.ipynb", as_version=4)
+    assert any(o.get("ename") == "ZeroDivisionError" for c in executed.cells for o in c.get("outputs", []))
+    for source in folder.iterdir():  # the sources stay output-free
+        assert all(not c.get("outputs") for c in nbformat.read(source, as_version=4).cells)
+    stored = results.read(build / "smoke" / "results" / "00_ok.json")
+    assert stored["profile"] == "smoke" and stored["values"] == {"answer": 42}
+
+    table = runner.format_table(rows)
+    assert "01_broken  FAILED" in table and "answer = 42" in table
+
+
+def run_cli(*args, build):
+    env = {**os.environ, "LABKIT_BUILD_DIR": str(build)}
+    return subprocess.run(
+        [sys.executable, "-m", "labkit", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.slow
+def test_the_cli_runs_the_data_tour_on_smoke_and_reads_the_results_back(tmp_path):
+    done = run_cli("run", "--profile", "smoke", "00", build=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "00_data_tour  ok" in done.stdout
+    stored = json.loads((tmp_path / "smoke" / "results" / "00_data_tour.json").read_text())
+    assert stored["profile"] == "smoke" and stored["headline"] == "images"
+    assert stored["values"]["images"] == 400 + 400 + 200  # digits and photos capped, faces whole
+    assert f"images = {stored['values']['images']}" in done.stdout
+    assert [d["name"] for d in stored["datasets"]] == ["digits", "photos", "faces"]
+    assert (tmp_path / "smoke" / "notebooks" / "00_data_tour.ipynb").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "99"], "notebook='99' is not one of the allowed values: '00_data_tour'"),
+        (["run", "--jobs", "0", "00"], "jobs=0 must be a whole number greater than 0"),
+        (["run", "--profile", "gpu"], "invalid choice: 'gpu'"),
+        (["run", "--cell-timeout", "-5", "00"], "cell_timeout=-5"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):
+    done = run_cli(*args, build=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert not (tmp_path / "smoke" / "notebooks").exists() or not any((tmp_path / "smoke" / "notebooks").iterdir())

@@ -1,0 +1,52 @@
+import random
+
+import numpy as np
+import pytest
+
+import labkit
+from labkit.errors import ParameterError
+
+
+def test_setup_prints_profile_data_device_and_versions(tmp_path, capsys):
+    lab = labkit.setup("offline", seed=1, notebook="99_banner", build_dir=tmp_path)
+    block = capsys.readouterr().out
+    assert "profile offline" in block
+    assert "RANDOM INIT" in block  # a profile without pretrained weights says so loudly
+    assert "embedded" in block and "CPU" in block
+    assert f"keras {lab.versions['keras']}" in block and "tensorflow" in block
+    assert labkit.current() is lab
+
+
+def test_the_full_profile_promises_real_data_and_imagenet(tmp_path, capsys):
+    labkit.setup("full", notebook="99_banner", build_dir=tmp_path, cache_dir=tmp_path / "cache")
+    block = capsys.readouterr().out
+    assert "ImageNet" in block and "RANDOM INIT" not in block
+    assert str(tmp_path / "cache") in block
+
+
+def test_the_same_seed_gives_the_same_random_numbers_and_initial_weights(tmp_path):
+    import keras
+
+    def draw(seed):
+        labkit.setup("smoke", seed=seed, notebook="99_seed", build_dir=tmp_path, quiet=True)
+        layer = keras.layers.Dense(4)
+        layer.build((None, 3))
+        return random.random(), np.random.rand(), keras.ops.convert_to_numpy(layer.kernel).tolist()
+
+    first, again, other = draw(7), draw(7), draw(8)
+    assert first == again
+    assert all(a != b for a, b in zip(first, other))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seed": -1}, "seed=-1"),
+        ({"seed": 1.5}, "seed=1.5"),
+        ({"notebook": "../escape"}, "notebook='../escape'"),
+        ({"profile": "huge"}, "profile='huge'.*'smoke', 'offline', 'full'"),
+    ],
+)
+def test_bad_input_names_the_parameter(tmp_path, kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        labkit.setup(**{"profile": "smoke", "build_dir": tmp_path, "quiet": True, **kwargs})
