@@ -210,7 +210,7 @@ def test_load_flowers(server, tmp_path):
         np.testing.assert_allclose(x[y == label].mean(axis=(0, 1, 2)), colour, atol=6)
     extracted = tmp_path / "flowers" / "extracted" / "flower_photos"
     assert (extracted / "LICENSE.txt").is_file() and len(list((extracted / "roses").iterdir())) == 3
-    assert contents(tmp_path / "flowers")[:2] == ["extracted", "extracted/flower_photos"]
+    assert {"extracted", "extracted/flower_photos"} <= set(contents(tmp_path / "flowers"))
     assert (tmp_path / "flowers" / "flower_photos.tgz").is_file()
     assert not [p for p in (tmp_path / "flowers").rglob("*") if p.name.startswith(".")]
     assert len(server.requests) == 1
@@ -219,6 +219,12 @@ def test_load_flowers(server, tmp_path):
     again, _ = remote.load("flowers", tmp_path, image_size=(8, 6), registry=registry)
     assert len(server.requests) == 1 and not (extracted / "LICENSE.txt").exists()
     np.testing.assert_array_equal(again["train"][0], x)
+    assert len(list((tmp_path / "flowers").glob("*-8x6.npz"))) == 1  # the decoded arrays are cached
+
+    (extracted / "roses" / "0.jpg").unlink()  # served from the array cache, not from the folders
+    cached, names = remote.load("flowers", tmp_path, image_size=(8, 6), registry=registry)
+    np.testing.assert_array_equal(cached["train"][1], y)
+    assert names == list(FLOWER_CLASSES)
 
 
 def test_flowers_need_an_image_size(server, tmp_path):
@@ -327,3 +333,21 @@ def test_read_idx_reads_other_types_big_endian(tmp_path):
 def test_unknown_dataset_lists_the_registry(tmp_path):
     with pytest.raises(ParameterError, match=r"name='cifar10'.*'fashion_mnist', 'flowers'"):
         remote.load("cifar10", tmp_path)
+
+
+def test_the_full_profile_loads_the_downloads_through_labkit_data(server, tmp_path, monkeypatch):
+    from labkit import data
+
+    monkeypatch.setitem(remote.REGISTRY, "fashion_mnist", server.dataset("fashion_mnist"))
+    monkeypatch.setitem(remote.REGISTRY, "flowers", server.dataset("flowers"))
+
+    gray = data.load("fashion_mnist", profile="full", cache_dir=tmp_path)
+    assert (gray.name, gray.substituted, gray.notes) == ("fashion_mnist", False, [])
+    assert [len(gray.splits[s][1]) for s in ("train", "val", "test")] == [17, 3, 10]
+    assert gray.x_train.dtype == np.float32 and gray.x_test.max() <= 1.0
+    np.testing.assert_allclose(gray.x_test[..., 0] * 255, X_TEST, atol=1e-3)  # the official test split
+
+    colour = data.load("flowers", profile="full", image_size=12, cache_dir=tmp_path)
+    assert colour.input_shape == (12, 12, 3) and colour.class_names == list(FLOWER_CLASSES)
+    assert sum(len(colour.splits[s][1]) for s in ("train", "val", "test")) == 15
+    assert len(server.requests) == 5

@@ -201,7 +201,10 @@ def _load_real(name, profile, image_size, split_seed, cache_dir, progress) -> Da
 def _split_two(x, y, fraction, seed):
     from sklearn.model_selection import train_test_split
 
-    x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    try:
+        x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError:  # too few examples per class to stratify: a plain random split
+        x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, random_state=seed)
     return x_a, y_a.astype(np.int64), x_b, y_b.astype(np.int64)
 
 

@@ -25,6 +25,7 @@ import pooch
 import requests
 from PIL import Image
 
+from labkit._io import atomic_write
 from labkit.errors import ChecksumError, DownloadError, ParameterError, bad_choice
 
 __all__ = [
@@ -438,8 +439,15 @@ def load(
 
     if dataset.format == "class_folders":
         archive = paths[dataset.files[0].name]
-        extract_to = archive.parent / "extracted"
-        x, y, class_names = read_class_folders(archive, extract_to, image_size=image_size)
+        # Decoding thousands of JPEGs takes a minute: keep the resized arrays beside the archive.
+        cached = archive.parent / f"{dataset.files[0].sha256[:12]}-{image_size[0]}x{image_size[1]}.npz"
+        if cached.is_file():
+            with np.load(cached) as arrays:
+                x, y, class_names = arrays["x"], arrays["y"], [str(c) for c in arrays["class_names"]]
+        else:
+            extract_to = archive.parent / "extracted"
+            x, y, class_names = read_class_folders(archive, extract_to, image_size=image_size)
+            atomic_write(cached, lambda handle: np.savez(handle, x=x, y=y, class_names=np.array(class_names)))
         if dataset.class_names and class_names != list(dataset.class_names):
             raise ValueError(
                 f"{archive} has the class folders {class_names}, "
