@@ -130,7 +130,7 @@ def run(
     build = resolve_build_dir(build_dir)
     out_dir = build / resolved.name / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("*.part"):
+    for stale in out_dir.glob(".*.part.ipynb"):
         stale.unlink()
     parameters = {"PROFILE": resolved.name}
     if seed is not None:
@@ -165,7 +165,7 @@ def _execute(source: Path, out_dir: Path, build: Path, profile: str, parameters:
     results_path = results.results_dir(build, profile) / f"{source.stem}.json"
     results_path.unlink(missing_ok=True)  # never report the headline of an earlier run
     output = out_dir / source.name
-    partial = out_dir / f"{source.name}.part"
+    partial = out_dir / f".{source.stem}.part.ipynb"
     error = None
     started = time.perf_counter()
     try:
