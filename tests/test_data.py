@@ -123,3 +123,10 @@ def test_plots_have_one_row_per_class(offline):
     assert len(bars.axes[0].patches) == 2 * 3  # classes × splits
     with pytest.raises(ParameterError, match="split='dev'"):
         ds.plot_samples(split="dev")
+
+
+def test_overview_has_one_row_per_dataset(offline):
+    table = data.overview([offline["digits"], data.load("fashion_mnist", profile="smoke")])
+    assert table["total"].tolist() == [1257 + 270 + 270, 240 + 80 + 80]
+    assert table["stands in for"].tolist() == ["-", "fashion_mnist"]
+    assert table["image"].tolist() == ["28×28×1", "28×28×1"]

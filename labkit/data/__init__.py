@@ -24,7 +24,7 @@ STAND_INS = {spec.stands_in_for: name for name, spec in embedded.SPECS.items() i
 VAL_FRACTION = 0.15
 TEST_FRACTION = 0.15
 
-__all__ = ["Dataset", "EMBEDDED", "REAL", "STAND_INS", "catalogue", "load", "names"]
+__all__ = ["Dataset", "EMBEDDED", "REAL", "STAND_INS", "catalogue", "load", "names", "overview"]
 
 
 def names() -> list[str]:
@@ -62,6 +62,27 @@ def catalogue():
             }
         )
     return pd.DataFrame(rows).set_index("name")
+
+
+def overview(datasets):
+    """Returns a pandas DataFrame with one row per loaded dataset: what it stands in for, split
+    sizes, image shape and classes."""
+    import pandas as pd
+
+    rows = []
+    for ds in datasets:
+        sizes = {split: len(ds.splits[split][1]) for split in SPLITS}
+        rows.append(
+            {
+                "dataset": ds.name,
+                "stands in for": ds.requested if ds.substituted else "-",
+                **sizes,
+                "total": sum(sizes.values()),
+                "image": "×".join(map(str, ds.input_shape)),
+                "classes": ds.num_classes,
+            }
+        )
+    return pd.DataFrame(rows).set_index("dataset")
 
 
 def load(
