@@ -62,6 +62,13 @@ def current() -> Lab | None:
     return _current
 
 
+def active_profile(profile: str | Profile | None = None) -> Profile:
+    """Returns `profile` resolved, or the profile of the last `setup` call when it is `None`."""
+    if profile is None and _current is not None:
+        return _current.profile
+    return resolve_profile(profile)
+
+
 def setup(
     profile: str | None = None,
     seed: int = 0,
@@ -114,6 +121,12 @@ def setup(
         versions=_versions(),
         device=_device(),
     )
+    try:
+        lab.results_path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(lab.results_path.parent, os.W_OK):
+            raise PermissionError("not writable")
+    except OSError as exc:
+        raise ParameterError(f"build_dir={str(lab.build_dir)!r} cannot be written: {exc}") from None
     results.start(
         lab.results_path,
         {

@@ -50,3 +50,10 @@ def test_the_same_seed_gives_the_same_random_numbers_and_initial_weights(tmp_pat
 def test_bad_input_names_the_parameter(tmp_path, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         labkit.setup(**{"profile": "smoke", "build_dir": tmp_path, "quiet": True, **kwargs})
+
+
+def test_an_unwritable_build_dir_names_build_dir(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ParameterError, match="build_dir=.*a-file.*cannot be written"):
+        labkit.setup("smoke", notebook="99_x", build_dir=blocker / "build", quiet=True)

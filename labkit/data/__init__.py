@@ -12,7 +12,8 @@ import os
 
 import numpy as np
 
-from labkit.config import Profile, resolve_cache_dir, resolve_profile
+from labkit import session
+from labkit.config import Profile, resolve_cache_dir
 from labkit.data import embedded
 from labkit.data.dataset import SPLITS, Dataset
 from labkit.errors import bad_choice, check_positive
@@ -117,7 +118,7 @@ def load(
         raise bad_choice("name", name, names())
     if image_size is not None:
         check_positive("image_size", image_size)
-    profile = _profile(profile)
+    profile = session.active_profile(profile)
     cap = profile.split_cap if split_cap is None else tuple(split_cap)
     if cap is not None:
         if len(cap) != 3:
@@ -151,16 +152,6 @@ def load(
 
     results.note_dataset(dataset)
     return dataset
-
-
-def _profile(profile: str | Profile | None) -> Profile:
-    if profile is None:
-        from labkit import session
-
-        lab = session.current()
-        if lab is not None:
-            return lab.profile
-    return resolve_profile(profile)
 
 
 def _load_embedded(name, profile, image_size, cap, split_seed) -> Dataset:
