@@ -7,6 +7,64 @@ from dataclasses import dataclass, field
 
 from labkit.errors import ParameterError, check_choice, check_positive
 
+# The Keras optimizers the seed reports compared, by their Keras class names in lower case.
+OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamax", "ftrl", "nadam", "rmsprop", "sgd")
+_OPTIMIZER_CLASSES = {
+    "adadelta": "Adadelta",
+    "adagrad": "Adagrad",
+    "adam": "Adam",
+    "adamax": "Adamax",
+    "ftrl": "Ftrl",
+    "nadam": "Nadam",
+    "rmsprop": "RMSprop",
+    "sgd": "SGD",
+}
+
+
+def optimizer(name: str = "adam", *, learning_rate: float | None = None, **options):
+    """Returns a Keras optimizer by name.
+
+    Args:
+        name: one of `OPTIMIZERS` (case does not matter).
+        learning_rate: `None` keeps Keras' default for that optimizer.
+        **options: other arguments of the optimizer's class, such as `momentum` for SGD.
+    """
+    import keras
+
+    key = str(name).lower()
+    check_choice("optimizer", key, OPTIMIZERS)
+    if learning_rate is not None:
+        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
+            raise ParameterError(f"learning_rate={learning_rate!r} must be a number greater than 0")
+        options["learning_rate"] = float(learning_rate)
+    return getattr(keras.optimizers, _OPTIMIZER_CLASSES[key])(**options)
+
+
+def compile_classifier(model, *, optimizer_name: str = "adam", learning_rate: float | None = None, top_k: int | None = None):
+    """Compiles a softmax classifier for integer labels, with accuracy (and top-k accuracy).
+
+    Args:
+        model: a `keras.Model` ending in a softmax layer.
+        optimizer_name: one of `OPTIMIZERS`.
+        learning_rate: `None` keeps the optimizer's default.
+        top_k: also report `top_k` accuracy (as `top_k_accuracy`) when given.
+
+    Returns:
+        The model, compiled.
+    """
+    import keras
+
+    metrics = ["accuracy"]
+    if top_k is not None:
+        check_positive("top_k", top_k)
+        metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=top_k, name="top_k_accuracy"))
+    model.compile(
+        optimizer=optimizer(optimizer_name, learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=metrics,
+    )
+    return model
+
 
 @dataclass
 class Fit:
@@ -36,7 +94,7 @@ def fit(
     dataset,
     *,
     epochs: int | None = None,
-    batch_size: int = 64,
+    batch_size: int = 32,
     callbacks=(),
     verbose: int = 0,
 ) -> Fit:
@@ -84,3 +142,57 @@ def evaluate(model, dataset, *, split: str = "test", batch_size: int = 256) -> d
     x, y = dataset.splits[split]
     scores = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     return {name: float(value) for name, value in scores.items()}
+
+
+def inference_seconds(model, x, *, batch_size: int = 256, predict=None) -> float:
+    """Returns the wall time of prediction per image, after one warm-up batch.
+
+    Args:
+        model: a `keras.Model` (ignored when `predict` is given).
+        x: the images to predict.
+        batch_size: images per prediction batch.
+        predict: a function of `x` to time instead of `model.predict` (AutoKeras' decoding, say).
+    """
+    check_positive("batch_size", batch_size)
+    if predict is None:
+        def predict(images):
+            return model.predict(images, batch_size=batch_size, verbose=0)
+
+    predict(x[:batch_size])  # builds and traces the prediction function
+    started = time.perf_counter()
+    predict(x)
+    return (time.perf_counter() - started) / len(x)
+
+
+def deadline(seconds: float | None, *, oracle=None):
+    """Returns a Keras callback that stops training once `seconds` have passed since its creation.
+
+    With a keras-tuner (or AutoKeras) `oracle`, it also stops the search from starting new
+    trials: the trial under way ends at the end of its epoch, and the search closes. `None`
+    seconds returns a callback that never stops anything.
+    """
+    import weakref
+
+    import keras
+
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0):
+        raise ParameterError(f"seconds={seconds!r} must be a number of seconds greater than 0, or None")
+    end = None if seconds is None else time.monotonic() + float(seconds)
+    # A weak reference survives the deep copies that keras-tuner makes of callbacks.
+    oracle_ref = None if oracle is None else weakref.ref(oracle)
+
+    class Deadline(keras.callbacks.Callback):
+        """Stops training (and a search's new trials) at a fixed time."""
+
+        expired = False
+
+        def on_epoch_end(self, epoch, logs=None):
+            if end is None or time.monotonic() < end:
+                return
+            self.model.stop_training = True
+            Deadline.expired = True
+            tuner_oracle = oracle_ref() if oracle_ref is not None else None
+            if tuner_oracle is not None:
+                tuner_oracle.max_trials = len(tuner_oracle.trials)
+
+    return Deadline()

@@ -51,3 +51,59 @@ def test_an_uncompiled_model_is_refused(faces):
 def test_evaluate_names_a_bad_split(faces):
     with pytest.raises(ParameterError, match="split='holdout'"):
         train.evaluate(tiny_model(faces), faces, split="holdout")
+
+
+@pytest.mark.parametrize("name", train.OPTIMIZERS)
+def test_every_seed_optimizer_is_available_by_name(name):
+    built = train.optimizer(name.upper(), learning_rate=0.005)
+    assert type(built).__name__.lower() == name
+    assert float(keras.ops.convert_to_numpy(built.learning_rate)) == pytest.approx(0.005)
+
+
+def test_unknown_optimizer_and_bad_learning_rate_are_refused():
+    with pytest.raises(ParameterError, match=r"optimizer='adamw'.*'adadelta', 'adagrad', 'adam'"):
+        train.optimizer("adamw")
+    with pytest.raises(ParameterError, match="learning_rate=0"):
+        train.optimizer("sgd", learning_rate=0)
+
+
+def test_compile_classifier_adds_top_k(faces):
+    model = train.compile_classifier(tiny_model(faces), optimizer_name="sgd", top_k=1)
+    assert type(model.optimizer).__name__ == "SGD"
+    scores = train.evaluate(model, faces)
+    assert scores["top_k_accuracy"] == pytest.approx(scores["accuracy"])  # top-1 is accuracy
+
+
+def test_inference_seconds_is_per_image(faces):
+    calls = []
+
+    def predict(x):
+        calls.append(len(x))
+
+    seconds = train.inference_seconds(None, faces.x_test, batch_size=8, predict=predict)
+    assert calls == [8, len(faces.x_test)] and 0 <= seconds < 0.01
+
+
+def test_deadline_stops_a_search_from_starting_new_trials(tmp_path, faces):
+    import keras_tuner
+
+    def build(hp):
+        model = tiny_model(faces)
+        model.optimizer.learning_rate = hp.Float("lr", 1e-3, 1e-1, sampling="log")
+        return model
+
+    tuner = keras_tuner.RandomSearch(build, objective="val_accuracy", max_trials=20, directory=tmp_path, seed=1)
+    budget = train.deadline(1e-6, oracle=tuner.oracle)
+    tuner.search(faces.x_train, faces.y_train, validation_data=(faces.x_val, faces.y_val), epochs=3, callbacks=[budget], verbose=0)
+    assert len(tuner.oracle.trials) == 1
+    assert type(budget).expired
+    (trial,) = tuner.oracle.trials.values()
+    assert len(trial.metrics.get_history("val_accuracy")) == 1  # stopped after its first epoch
+
+
+def test_no_deadline_never_stops(tmp_path, faces):
+    budget = train.deadline(None)
+    result = train.fit(tiny_model(faces), faces, epochs=2, callbacks=[budget])
+    assert result.epochs == 2 and not type(budget).expired
+    with pytest.raises(ParameterError, match="seconds=-1"):
+        train.deadline(-1)
