@@ -69,3 +69,76 @@ def sample_grid(dataset, *, per_class: int = 6, split: str = "train", seed: int 
         row[0].set_ylabel(dataset.class_names[label], rotation=0, ha="right", va="center")
     fig.suptitle(title or f"{dataset.name}: {per_class} {split} images per class")
     return fig
+
+
+def learning_curves(histories, *, metrics=("loss", "accuracy"), title: str | None = None):
+    """Draws training and validation curves of one or more runs, one panel per metric.
+
+    Args:
+        histories: `{run name: history}` where a history maps metric names (`"loss"`,
+            `"val_loss"`, ...) to per-epoch values, like `keras.callbacks.History.history`
+            or `labkit.train.Fit.history`.
+        metrics: the metrics to draw; `val_<metric>` is drawn dashed when present.
+        title: the figure's title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.6), squeeze=False, layout="constrained")
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, metric in zip(axes[0], metrics):
+        for index, (name, history) in enumerate(histories.items()):
+            colour = colours[index % len(colours)]
+            for key, style, label in ((metric, "-", "train"), (f"val_{metric}", "--", "validation")):
+                values = history.get(key)
+                if values:
+                    epochs = range(1, len(values) + 1)
+                    ax.plot(epochs, values, style, color=colour, marker="o", markersize=3, label=f"{name} ({label})")
+        ax.set_title(metric.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric.replace("_", " "))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, class_names, *, ax=None, normalize: str | None = None, title: str | None = None):
+    """Draws the confusion matrix of integer labels with scikit-learn's `ConfusionMatrixDisplay`.
+
+    Args:
+        y_true: the true labels.
+        y_pred: the predicted labels.
+        class_names: names of the classes, in label order.
+        ax: the matplotlib Axes to draw on; `None` makes a new figure.
+        normalize: `None` (counts), `"true"` (rows sum to 1), `"pred"` or `"all"`.
+        title: the title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    from labkit.errors import check_choice
+
+    check_choice("normalize", normalize, (None, "true", "pred", "all"))
+    if ax is None:
+        side = max(3.5, 0.45 * len(class_names) + 2)
+        _, ax = plt.subplots(figsize=(side, side), layout="constrained")
+    display = ConfusionMatrixDisplay.from_predictions(
+        y_true,
+        y_pred,
+        labels=list(range(len(class_names))),
+        display_labels=class_names,
+        normalize=normalize,
+        values_format=".2f" if normalize else "d",
+        colorbar=False,
+        xticks_rotation=45 if len(class_names) > 5 else "horizontal",
+        ax=ax,
+    )
+    display.ax_.set_title(title or "confusion matrix")
+    return display.figure_
