@@ -9,5 +9,5 @@ import tempfile
 
 os.environ.setdefault("LABKIT_PROFILE", "smoke")
 os.environ.setdefault("LABKIT_BUILD_DIR", tempfile.mkdtemp(prefix="labkit-test-build-"))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -31,6 +31,8 @@ class Profile:
         epochs: default number of training epochs.
         image_size: default side of the colour images, in pixels.
         cell_timeout: seconds one notebook cell may run under the runner (`None`: no limit).
+        trials: default number of models a search (AutoKeras, keras-tuner) tries.
+        search_seconds: default time budget of one search (`None`: no limit).
         summary: one line saying what the profile is for.
     """
 
@@ -41,6 +43,8 @@ class Profile:
     epochs: int
     image_size: int
     cell_timeout: int | None
+    trials: int
+    search_seconds: int | None
     summary: str
 
 
@@ -53,6 +57,8 @@ PROFILES: dict[str, Profile] = {
         epochs=1,
         image_size=32,
         cell_timeout=600,
+        trials=1,
+        search_seconds=120,
         summary="tiny slices of the embedded data, random init: CI and quick checks",
     ),
     "offline": Profile(
@@ -63,6 +69,8 @@ PROFILES: dict[str, Profile] = {
         epochs=10,
         image_size=64,
         cell_timeout=3600,
+        trials=2,
+        search_seconds=300,
         summary="the embedded data at full size, random init: the main job, no network",
     ),
     "full": Profile(
@@ -73,6 +81,8 @@ PROFILES: dict[str, Profile] = {
         epochs=10,
         image_size=160,
         cell_timeout=None,
+        trials=5,
+        search_seconds=3 * 3600,
         summary="the real datasets and ImageNet weights: Colab or a GPU",
     ),
 }

@@ -161,7 +161,7 @@ def _execute(source: Path, out_dir: Path, build: Path, profile: str, parameters:
 
     os.environ[BUILD_DIR_VARIABLE] = str(build)
     os.environ[PROFILE_VARIABLE] = profile
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     results_path = results.results_dir(build, profile) / f"{source.stem}.json"
     results_path.unlink(missing_ok=True)  # never report the headline of an earlier run
     output = out_dir / source.name

@@ -101,11 +101,17 @@ def setup(
     if not isinstance(notebook, str) or not notebook or Path(notebook).name != notebook:
         raise ParameterError(f"notebook={notebook!r} must be a plain file stem such as '00_data_tour'")
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+    # TensorFlow's C++ log (start-up notices, and spurious graph "errors" from AutoKeras' input
+    # pipelines) would flood every page; real failures still raise Python exceptions.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
     keras.utils.set_random_seed(seed)
     determinism = "off"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")  # retracing notices between models are not the learner's concern
     if deterministic and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
