@@ -8,10 +8,13 @@ from labkit.errors import ParameterError, check_positive
 
 
 def predict_labels(model, x, *, batch_size: int = 256) -> np.ndarray:
-    """Returns the most probable class of each image, as int64."""
+    """Returns the most probable class of each image, as int64 (a single sigmoid output is
+    read as the probability of class 1, as AutoKeras exports binary classifiers)."""
     check_positive("batch_size", batch_size)
-    probabilities = model.predict(x, batch_size=batch_size, verbose=0)
-    return np.asarray(probabilities).argmax(axis=-1).astype(np.int64)
+    probabilities = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    if probabilities.ndim == 2 and probabilities.shape[1] == 1:
+        return (probabilities[:, 0] > 0.5).astype(np.int64)
+    return probabilities.argmax(axis=-1).astype(np.int64)
 
 
 def accuracy(y_true, y_pred) -> float:

@@ -23,6 +23,11 @@ def test_predict_labels_takes_the_most_probable_class():
     assert evaluation.predict_labels(model, np.zeros((3, 1))).tolist() == [1, 0, 1]
 
 
+def test_a_single_sigmoid_output_is_the_probability_of_class_one():
+    model = Fixed([[0.2], [0.7], [0.51]])
+    assert evaluation.predict_labels(model, np.zeros((3, 1))).tolist() == [0, 1, 1]
+
+
 def test_accuracy_and_its_errors():
     assert evaluation.accuracy([0, 1, 2, 2], [0, 1, 1, 2]) == 0.75
     with pytest.raises(ParameterError, match="y_pred has 2 labels for 3 true labels"):
