@@ -244,7 +244,8 @@ def _search(name, auto_model, dataset, directory, epochs, budget_seconds, patien
     order = list(oracle.start_order)
     trial_seconds = dict(zip(order, log.seconds))
     best = oracle.get_best_trials(1)[0]
-    epochs = dict(zip(order, log.epochs)).get(best.trial_id, [])
+    trial_epochs = dict(zip(order, log.epochs))
+    epochs = trial_epochs.get(best.trial_id, [])
     history = {metric: [e[metric] for e in epochs if metric in e] for metric in ("loss", "accuracy", "val_loss", "val_accuracy")}
     rows = []
     for trial_id in order:
@@ -257,6 +258,7 @@ def _search(name, auto_model, dataset, directory, epochs, budget_seconds, patien
                 "best val_accuracy": trial.metrics.get_best_value("val_accuracy")
                 if trial.metrics.exists("val_accuracy")
                 else None,
+                "epochs": len(trial_epochs.get(trial_id, [])),
                 "seconds": trial_seconds.get(trial_id),
                 **{k.split("/")[-1]: v for k, v in trial.hyperparameters.values.items()},
             }

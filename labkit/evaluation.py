@@ -7,11 +7,28 @@ import numpy as np
 from labkit.errors import ParameterError, check_positive
 
 
-def predict_labels(model, x, *, batch_size: int = 256) -> np.ndarray:
-    """Returns the most probable class of each image, as int64 (a single sigmoid output is
-    read as the probability of class 1, as AutoKeras exports binary classifiers)."""
+def predict_labels(model, x, *, batch_size: int = 256, training_mode: bool = False) -> np.ndarray:
+    """Returns the most probable class of each image, as int64.
+
+    A single sigmoid output is read as the probability of class 1 (AutoKeras exports binary
+    classifiers so).
+
+    Args:
+        model: a `keras.Model`.
+        x: the images.
+        batch_size: images per batch.
+        training_mode: predict as in training: BatchNormalization normalises with each batch's own
+            statistics instead of its moving averages (and dropout is on). A diagnostic: a large
+            gap to the usual prediction means the moving averages have not converged.
+    """
     check_positive("batch_size", batch_size)
-    probabilities = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    if training_mode:
+        import keras
+
+        batches = [model(x[i : i + batch_size], training=True) for i in range(0, len(x), batch_size)]
+        probabilities = np.concatenate([keras.ops.convert_to_numpy(b) for b in batches])
+    else:
+        probabilities = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
     if probabilities.ndim == 2 and probabilities.shape[1] == 1:
         return (probabilities[:, 0] > 0.5).astype(np.int64)
     return probabilities.argmax(axis=-1).astype(np.int64)

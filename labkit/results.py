@@ -7,6 +7,7 @@ wants to keep. The file lives at `<build>/<profile>/results/<notebook>.json`.
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +31,7 @@ class Recorder:
         """Stores `value` under `name` (and as the run's headline metric) and rewrites the file."""
         if not isinstance(name, str) or not name.strip():
             raise ParameterError(f"name={name!r} must be a non-empty string")
-        value = json.loads(json.dumps(value, default=_jsonable))
+        value = _finite(json.loads(json.dumps(value, default=_jsonable)))
         self.data["values"][name] = value
         if headline:
             self.data["headline"] = name
@@ -105,6 +106,17 @@ def headline(data: dict[str, Any]) -> tuple[str, Any] | None:
     if name is None or name not in data.get("values", {}):
         return None
     return name, data["values"][name]
+
+
+def _finite(value: Any) -> Any:
+    """Replaces NaN and infinities (not valid JSON) by None, at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _now() -> str:

@@ -26,6 +26,7 @@ def test_the_best_trial_has_its_learning_curves_and_times(search):
     _, _, result = search
     assert set(result.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert 1 <= len(result.history["loss"]) <= 3 and len(set(map(len, result.history.values()))) == 1
+    assert result.trials.loc["0", "epochs"] == len(result.history["loss"])
     assert 0 < result.training_seconds <= result.seconds
     assert not result.stopped_by_budget
 

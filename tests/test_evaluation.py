@@ -28,6 +28,19 @@ def test_a_single_sigmoid_output_is_the_probability_of_class_one():
     assert evaluation.predict_labels(model, np.zeros((3, 1))).tolist() == [0, 1, 1]
 
 
+def test_training_mode_normalises_with_the_batch_statistics():
+    import keras
+
+    # A batch-norm layer whose moving averages were never updated (mean 0, variance 1), then logits
+    # (-z, z): class 1 when the normalised input z is positive. Inference mode keeps z ≈ x = 5 and 7
+    # (both class 1); training mode centres the batch on its own mean, z ≈ -1 and +1.
+    model = keras.Sequential([keras.Input((1,)), keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    model.layers[-1].set_weights([np.array([[-1.0, 1.0]]), np.array([0.0, 0.0])])
+    x = np.array([[5.0], [7.0]], dtype="float32")
+    assert evaluation.predict_labels(model, x).tolist() == [1, 1]
+    assert evaluation.predict_labels(model, x, training_mode=True).tolist() == [0, 1]
+
+
 def test_accuracy_and_its_errors():
     assert evaluation.accuracy([0, 1, 2, 2], [0, 1, 1, 2]) == 0.75
     with pytest.raises(ParameterError, match="y_pred has 2 labels for 3 true labels"):

@@ -26,6 +26,13 @@ def test_record_writes_one_json_file_per_run(lab, tmp_path):
     assert not list(path.parent.glob("*.part")), "no temporary file may stay behind"
 
 
+def test_nan_and_infinity_are_stored_as_null(lab):
+    labkit.record("scores", {"search s": float("nan"), "ratio": [1.0, float("inf")]})
+    text = lab.results_path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert results.read(lab.results_path)["values"]["scores"] == {"search s": None, "ratio": [1.0, None]}
+
+
 def test_loading_a_dataset_notes_it_in_the_results(lab):
     from labkit import data
 

@@ -1,0 +1,268 @@
+"""labkit.sweeps on the tiny faces set with a one-hidden-layer model (about 40 s, 15 s of it distributed)."""
+
+import glob
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import keras
+import pandas as pd
+import pytest
+
+import labkit
+from labkit import data, sweeps, train
+from labkit.errors import ParameterError
+
+SPACE = {"optimizer": ["adam", "sgd"], "units": [4, 8]}
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    labkit.setup("smoke", seed=0, notebook="99_sweeps", build_dir=tmp_path_factory.mktemp("build"), quiet=True)
+    return data.load("faces")
+
+
+class Builder:
+    """A tiny compiled classifier per call, remembering the values it was called with."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+        self.calls = []
+
+    def __call__(self, optimizer="adam", units=4):
+        self.calls.append((optimizer, units))
+        model = keras.Sequential(
+            [
+                keras.Input(self.dataset.input_shape),
+                keras.layers.Flatten(),
+                keras.layers.Dense(units, activation="relu"),
+                keras.layers.Dense(self.dataset.num_classes, activation="softmax"),
+            ]
+        )
+        return train.compile_classifier(model, optimizer_name=optimizer)
+
+
+@pytest.fixture(scope="module")
+def grid(faces, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("sweeps")
+    build = Builder(faces)
+    started = time.perf_counter()
+    frame = sweeps.run(build, SPACE, dataset=faces, directory=directory, name="grid", epochs=2)
+    return frame, build.calls, directory, time.perf_counter() - started
+
+
+def test_a_grid_runs_every_combination_once_in_the_given_order(grid):
+    frame, calls, _, _ = grid
+    order = [("adam", 4), ("adam", 8), ("sgd", 4), ("sgd", 8)]
+    assert calls == order
+    assert list(frame["trial"]) == [0, 1, 2, 3]
+    assert list(zip(frame["optimizer"], frame["units"])) == order
+
+
+def test_the_table_holds_the_best_epoch_metrics_and_the_training_time(grid):
+    frame, _, directory, seconds = grid
+    assert list(frame.columns) == [
+        "trial", "optimizer", "units", "accuracy", "loss", "val_accuracy", "val_loss", "best_epoch", "epochs", "seconds"
+    ]
+    assert (frame["epochs"] == 2).all() and frame["best_epoch"].isin([1, 2]).all()
+    assert frame[["accuracy", "val_accuracy"]].stack().between(0, 1).all() and (frame["loss"] > 0).all()
+    assert (frame["seconds"] > 0).all() and frame["seconds"].sum() < seconds
+    # The objective column is the score keras-tuner ranked the trial by.
+    for row in frame.itertuples():
+        saved = json.loads(next(Path(directory, "grid").glob(f"trial_{row.trial}/trial.json")).read_text())
+        assert saved["status"] == "COMPLETED" and saved["score"] == pytest.approx(row.val_accuracy)
+
+
+def test_every_trial_logs_its_hyperparameters_to_tensorboard(grid):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    frame, _, directory, _ = grid
+    logs = sweeps.log_dir(directory, "grid")
+    assert logs == directory / "grid" / "tensorboard"
+    assert sweeps.tensorboard_command(directory, "grid") == f"tensorboard --logdir {logs.resolve()}"
+    assert sweeps.tensorboard_command("my runs", "grid").endswith("/my runs/grid/tensorboard'")  # quoted for the shell
+    for row in frame.itertuples():
+        events = EventAccumulator(str(logs / str(row.trial) / "execution0"))
+        events.Reload()
+        content = events.PluginTagToContent("hparams")
+        start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"]).session_start_info
+        assert start.hparams["optimizer"].string_value == row.optimizer
+        assert start.hparams["units"].number_value == row.units
+        assert "_hparams_/session_end_info" in content
+        assert glob.glob(str(logs / str(row.trial) / "execution0" / "validation" / "events.out.tfevents.*"))
+
+
+def test_a_stopped_grid_goes_on_where_it_stopped(faces, grid, tmp_path):
+    build = Builder(faces)
+    first = sweeps.run(build, SPACE, dataset=faces, directory=tmp_path, name="grid", epochs=2, max_trials=2)
+    assert len(first) == 2 and build.calls == [("adam", 4), ("adam", 8)]
+    resumed = sweeps.run(build, SPACE, dataset=faces, directory=tmp_path, name="grid", epochs=2)
+    assert build.calls[2:] == [("sgd", 4), ("sgd", 8)]  # only the missing trials ran
+    pd.testing.assert_frame_equal(resumed.iloc[:2], first)
+    # Each trial starts from the same seed: the resumed sweep equals the uninterrupted one.
+    pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), grid[0].drop(columns="seconds"))
+    again = sweeps.run(build, SPACE, dataset=faces, directory=tmp_path, name="grid", epochs=2)
+    assert len(build.calls) == 4
+    pd.testing.assert_frame_equal(again, resumed)
+
+
+def test_a_sweep_cut_by_its_time_budget_goes_on_when_run_again(faces, tmp_path):
+    build = Builder(faces)
+    space = {"optimizer": ["adam", "sgd", "rmsprop", "adamax"]}
+    options = dict(dataset=faces, directory=tmp_path, name="budget", mode="random", max_trials=3, epochs=2)
+    with pytest.warns(UserWarning, match=r"time budget of 0.001 s ran out with 1 of 3 trials"):
+        cut = sweeps.run(build, space, budget_seconds=0.001, **options)
+    assert len(build.calls) == 1 and list(cut["epochs"]) == [1]  # stopped at its first epoch end
+    resumed = sweeps.run(build, space, **options)
+    assert len(build.calls) == 3 and list(resumed["trial"]) == [0, 1, 2]
+    assert list(resumed["epochs"]) == [1, 2, 2]  # trial 0 is not run again
+    assert resumed["optimizer"].is_unique and [c[0] for c in build.calls] == list(resumed["optimizer"])
+
+
+def test_random_mode_samples_by_the_seed_and_defaults_to_the_profile_trials(faces, tmp_path):
+    space = {"optimizer": ["adam", "sgd", "rmsprop", "adamax"], "units": [4, 8]}
+    options = dict(dataset=faces, mode="random", epochs=1, seed=3)
+    two = sweeps.run(Builder(faces), space, directory=tmp_path / "a", name="random", max_trials=2, **options)
+    one = sweeps.run(Builder(faces), space, directory=tmp_path / "b", name="random", **options)
+    assert len(two) == 2 and len(set(zip(two["optimizer"], two["units"]))) == 2
+    assert len(one) == labkit.current().profile.trials == 1
+    pd.testing.assert_frame_equal(one.drop(columns="seconds"), two.iloc[:1].drop(columns="seconds"))
+
+
+@pytest.mark.parametrize(
+    "space, options, message",
+    [
+        ({}, {}, r"space=\{\} must be a dict \{keyword: non-empty list of ints, floats, strings or bools\}"),
+        ({"optimizer": []}, {}, r"space\['optimizer'\]=\[\] must be a non-empty list; space must be a dict"),
+        ({"units": [4, "8"]}, {}, r"space\['units'\]=\[4, '8'\] must hold values of one kind"),
+        ({"units": [4, None]}, {}, r"space\['units'\] holds None: the values must be ints, floats, strings or bools"),
+        ({"units": [4, 4]}, {}, r"lists a value twice"),
+        ({"layers": [1, 2]}, {}, r"build\(optimizer='adam', units=4\) cannot be called with the keywords of space \(layers\)"),
+        (SPACE, {"mode": "bayes"}, r"mode='bayes' is not one of the allowed values: 'grid', 'random'"),
+        (SPACE, {"max_trials": 0}, r"max_trials=0 must be a whole number greater than 0"),
+        (SPACE, {"epochs": -1}, r"epochs=-1 must be a whole number greater than 0"),
+        (SPACE, {"budget_seconds": 0}, r"budget_seconds=0 must be a number of seconds greater than 0, or None"),
+        (SPACE, {"name": "a/b"}, r"name='a/b' must be a plain folder name"),
+        (SPACE, {"objective": "val_banana"}, r"objective='val_banana': keras-tuner cannot tell whether to maximise"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_training(faces, tmp_path, space, options, message):
+    build = Builder(faces)
+    arguments = dict(dataset=faces, directory=tmp_path, name="bad", epochs=1) | options
+    with pytest.raises(ParameterError, match=message):
+        sweeps.run(build, space, **arguments)
+    assert build.calls == []
+
+
+def test_a_parameter_error_inside_build_reaches_the_caller_unchanged(faces, tmp_path):
+    raised = []
+
+    def build(optimizer):
+        try:
+            return Builder(faces)(optimizer)
+        except ParameterError as error:
+            raised.append(error)
+            raise
+
+    with pytest.raises(ParameterError, match=r"^optimizer='adamm' is not one of the allowed values: 'adadelta'") as caught:
+        sweeps.run(build, {"optimizer": ["adam", "adamm"]}, dataset=faces, directory=tmp_path, name="typo", epochs=1)
+    assert caught.value is raised[0] and len(raised) == 1  # not retried, not wrapped
+    with pytest.raises(ParameterError, match=r"space=\{'optimizer': \['adam'\]\} differs from the space of the sweep saved"):
+        sweeps.run(build, {"optimizer": ["adam"]}, dataset=faces, directory=tmp_path, name="typo", epochs=1)
+    fixed = sweeps.run(build, {"optimizer": ["adam"]}, dataset=faces, directory=tmp_path, name="typo", epochs=1, overwrite=True)
+    assert list(fixed["optimizer"]) == ["adam"]
+
+
+def test_an_objective_the_model_does_not_report_stops_after_one_epoch(faces, tmp_path):
+    build = Builder(faces)
+    with pytest.raises(
+        ParameterError, match=r"objective='val_acc' is not a metric the model reports: 'accuracy', 'loss', 'val_accuracy', 'val_loss'"
+    ):
+        sweeps.run(build, SPACE, dataset=faces, directory=tmp_path, name="acc", epochs=3, objective="val_acc")
+    assert len(build.calls) == 1
+
+
+def test_failed_trials_are_left_out_with_a_warning(faces, tmp_path):
+    def build(units):
+        if units == 8:
+            raise RuntimeError("no room for 8 units")
+        return Builder(faces)(units=units)
+
+    with pytest.warns(UserWarning, match=r"trial\(s\) 1 failed .* RuntimeError: no room for 8 units"):
+        frame = sweeps.run(build, {"units": [4, 8]}, dataset=faces, directory=tmp_path, name="failing", epochs=1)
+    assert list(frame["units"]) == [4]
+
+
+WORKER_SCRIPT = """
+import sys
+
+import keras
+
+import labkit
+from labkit import data, sweeps, train
+
+directory, build_dir, table = sys.argv[1:]
+labkit.setup("smoke", seed=0, notebook="99_sweeps", build_dir=build_dir, quiet=True)
+faces = data.load("faces")
+
+
+def build(optimizer):
+    model = keras.Sequential(
+        [keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")]
+    )
+    return train.compile_classifier(model, optimizer_name=optimizer)
+
+
+frame = sweeps.run(build, {"optimizer": ["adam", "sgd", "rmsprop"]}, dataset=faces, directory=directory, name="shared", epochs=1)
+frame.to_json(table, orient="records")
+"""
+
+
+def test_a_chief_and_a_worker_share_the_trials(tmp_path):
+    script = tmp_path / "sweep.py"
+    script.write_text(textwrap.dedent(WORKER_SCRIPT))
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    environment = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    environment.update(
+        KERASTUNER_ORACLE_IP="127.0.0.1",
+        KERASTUNER_ORACLE_PORT=str(port),
+        PYTHONPATH=os.pathsep.join([str(root), environment.get("PYTHONPATH", "")]),
+    )
+    processes = {}
+    try:
+        for role in ("chief", "tuner0"):
+            with open(tmp_path / f"{role}.log", "w") as log:
+                processes[role] = subprocess.Popen(
+                    [sys.executable, str(script), str(tmp_path / "sweep"), str(tmp_path / "build"), str(tmp_path / f"{role}.json")],
+                    env=environment | {"KERASTUNER_TUNER_ID": role},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+        end = time.monotonic() + 90
+        for role, process in processes.items():
+            code = process.wait(timeout=max(1.0, end - time.monotonic()))
+            assert code == 0, f"{role} exited with {code}:\n{(tmp_path / f'{role}.log').read_text()[-3000:]}"
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    chief = pd.read_json(tmp_path / "chief.json", orient="records")
+    worker = pd.read_json(tmp_path / "tuner0.json", orient="records")
+    assert list(chief["trial"]) == [0, 1, 2] and list(chief["optimizer"]) == ["adam", "sgd", "rmsprop"]
+    assert (chief["epochs"] == 1).all() and (chief["seconds"] > 0).all()  # timed by the worker, reported to the chief
+    assert list(worker["trial"]) == [0, 1, 2]  # the one worker ran them all
+    oracle = json.loads((tmp_path / "sweep" / "shared" / "oracle.json").read_text())
+    assert sorted(oracle["end_order"]) == ["0", "1", "2"] and set(oracle["run_times"].values()) == {1}
+    statuses = [json.loads(p.read_text())["status"] for p in (tmp_path / "sweep" / "shared").glob("trial_*/trial.json")]
+    assert statuses == ["COMPLETED"] * 3
