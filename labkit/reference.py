@@ -26,3 +26,40 @@ AUTOKERAS_RESNET = {
     "trainable": 23_555_082,
     "non_trainable": 53_123,
 }
+
+# Question 2A: the hand-built CNN trained for 10 epochs with each Keras optimizer (HParams).
+OPTIMIZER_ACCURACY = {
+    "source": SEED_002,
+    "dataset": "Fashion-MNIST",
+    "epochs": 10,
+    "accuracy": {
+        "adadelta": 0.7580,
+        "adagrad": 0.8747,
+        "adamax": 0.9299,
+        "ftrl": 0.1000,
+        "nadam": 0.9305,
+        "rmsprop": 0.9257,
+        "adam": 0.9183,
+        "sgd": 0.9140,
+    },
+}
+
+# Question 2B: relu / selu / elu on each of the four convolutions (81 combinations), with Nadam.
+ACTIVATION_BEST = {
+    "source": SEED_002,
+    "dataset": "Fashion-MNIST",
+    "optimizer": "nadam",
+    "combinations": 81,
+    "activations": ("selu", "relu", "relu", "relu"),
+    "accuracy": 0.9337,
+}
+
+# Question 2C: filters of each convolution, with the best activations of 2B.
+FILTER_BEST = {
+    "source": SEED_002,
+    "dataset": "Fashion-MNIST",
+    "baseline_filters": (32, 32, 64, 64),
+    "baseline_accuracy": 0.9243,
+    "filters": (32, 64, 64, 64),
+    "accuracy": 0.9338,
+}

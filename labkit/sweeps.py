@@ -22,6 +22,8 @@ import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
+
 from labkit.errors import ParameterError, check_choice, check_positive
 
 MODES = ("grid", "random")
@@ -83,13 +85,15 @@ def run(
     (the chief serves the trials and trains nothing), and once per worker with
     `KERASTUNER_TUNER_ID=tuner0`, `tuner1`, ... and the same address, all with the same
     `directory` (a shared folder) and `name`. On the chief `run` returns every trial; on a
-    worker it returns the trials that worker ran.
+    worker it returns the trials that worker ran. Pass `overwrite=True` to none of them (each
+    would delete the others' files): delete the sweep's folder beforehand instead.
 
     Args:
         build: a function that takes the values of `space` as keyword arguments and returns a
             compiled `keras.Model`, such as `lambda optimizer: compile_classifier(model(),
             optimizer_name=optimizer)`. A `ParameterError` it raises (an unknown optimizer, say)
-            stops the sweep and reaches the caller unchanged; other errors fail that trial only.
+            stops the sweep and reaches the caller unchanged (the trials done so far stay saved);
+            other errors fail that trial only.
         space: `{keyword: list of values}`, such as `{"optimizer": ["adam", "sgd"]}`; values are
             ints, floats, strings or bools, one kind per list (ints mixed with floats become
             floats). The grid walks them in the order given, the last keyword fastest.
@@ -157,7 +161,12 @@ def run(
     kt = _keras_tuner()
     hyperparameters = kt.HyperParameters()
     for keyword, values in space.items():
-        hyperparameters.Choice(keyword, values)
+        if not isinstance(values[0], bool):
+            hyperparameters.Choice(keyword, values)
+        elif len(values) == 1:  # keras-tuner's Choice would turn bools into ints
+            hyperparameters.Fixed(keyword, values[0])
+        else:
+            hyperparameters.Boolean(keyword, default=values[0])
     planned = min(max_trials, combinations)
     oracle_class = kt.GridOracle if mode == "grid" else kt.RandomOracle
     # keras-tuner replaces a seed of 0 by a random one: shift it so that seed=0 stays reproducible.
@@ -172,7 +181,7 @@ def run(
         overwrite=overwrite,
         executions_per_trial=executions_per_trial,
     )
-    saved = {hp.name: list(hp.values) for hp in oracle.hyperparameters.space}
+    saved = {hp.name: _walk_order(hp) for hp in oracle.hyperparameters.space}
     if saved != space:
         raise ParameterError(
             f"space={space!r} differs from the space of the sweep saved in {tuner.project_dir!r} ({saved!r}): "
@@ -224,21 +233,25 @@ def _check_name(name) -> str:
 
 def _check_space(space) -> dict[str, list]:
     """Returns `space` with lists of plain Python values, or raises a ParameterError."""
-    allowed = "a dict {keyword: non-empty list of ints, floats, strings or bools}, such as {'optimizer': ['adam', 'sgd']}"
+    allowed = (
+        "a dict {keyword: non-empty list of ints, floats, strings or bools}, such as {'optimizer': ['adam', 'sgd']}"
+    )
     if not isinstance(space, dict) or not space:
         raise ParameterError(f"space={space!r} must be {allowed}")
     checked = {}
     for keyword, values in space.items():
         if not isinstance(keyword, str) or not keyword.isidentifier():
             raise ParameterError(f"space key {keyword!r} must be the name of one of build's keyword arguments")
-        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__") or not list(values):
+        listed = [] if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__") else list(values)
+        if not listed:
             raise ParameterError(f"space[{keyword!r}]={values!r} must be a non-empty list; space must be {allowed}")
-        plain = [_plain(keyword, value) for value in values]
+        plain = [_plain(keyword, value) for value in listed]
         kinds = {type(value) for value in plain}
         if kinds == {int, float}:
             plain, kinds = [float(value) for value in plain], {float}
         if len(kinds) > 1:
-            raise ParameterError(f"space[{keyword!r}]={values!r} must hold values of one kind (ints, floats, strings or bools)")
+            kind = "values of one kind (ints, floats, strings or bools)"
+            raise ParameterError(f"space[{keyword!r}]={values!r} must hold {kind}")
         if len(set(plain)) < len(plain):
             raise ParameterError(f"space[{keyword!r}]={values!r} lists a value twice")
         checked[keyword] = plain
@@ -248,13 +261,19 @@ def _check_space(space) -> dict[str, list]:
 def _plain(keyword: str, value):
     if isinstance(value, str):
         return value
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
     raise ParameterError(f"space[{keyword!r}] holds {value!r}: the values must be ints, floats, strings or bools")
+
+
+def _walk_order(hp) -> list:
+    """The values of a declared hyperparameter in the order the grid walks them: its default first."""
+    others = [value for value in hp.values if value != hp.default]
+    return [hp.default, *others]
 
 
 def _check_build(build, space: dict) -> None:
@@ -267,7 +286,9 @@ def _check_build(build, space: dict) -> None:
     try:
         signature.bind(**dict.fromkeys(space))
     except TypeError as error:
-        raise ParameterError(f"build{signature} cannot be called with the keywords of space ({', '.join(space)}): {error}") from None
+        keywords = ", ".join(space)
+        message = f"build{signature} cannot be called with the keywords of space ({keywords}): {error}"
+        raise ParameterError(message) from None
 
 
 def _objective(objective):
@@ -277,7 +298,9 @@ def _objective(objective):
     if isinstance(objective, keras_tuner.Objective):
         return objective
     if not isinstance(objective, str) or not objective:
-        raise ParameterError(f"objective={objective!r} must be the name of a metric the model reports, such as 'val_accuracy'")
+        raise ParameterError(
+            f"objective={objective!r} must be the name of a metric the model reports, such as 'val_accuracy'"
+        )
     direction = keras_tuner.engine.metrics_tracking.infer_metric_direction(objective)
     if direction is None:
         raise ParameterError(
@@ -325,13 +348,13 @@ def _frame(trials, space: dict):
     return frame.sort_values("trial", ignore_index=True)
 
 
-class _Budget:
-    """Oracle mixin: once the clock passes `stop_at`, the oracle starts no new trial.
+class _SweepOracle:
+    """Oracle mixin: a time budget, and a saved state that never lists a finished trial as under way.
 
-    It lives in the oracle so that it also holds on a distributed chief, which trains nothing.
+    Both live in the oracle so that they also hold on a distributed chief, which trains nothing.
     """
 
-    stop_at: float | None = None  # a `time.monotonic()` value
+    stop_at: float | None = None  # a `time.monotonic()` value: no new trial after it
     ran_out = False
 
     def create_trial(self, tuner_id):
@@ -340,13 +363,20 @@ class _Budget:
             self.max_trials = max(len(self.trials), 1)  # 0 would mean "no limit"
         return super().create_trial(tuner_id)
 
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        # keras-tuner saves before it marks the trial as no longer under way; in one process the
+        # tuner saves again afterwards, but a chief does not, and would run the trial again on resume.
+        self.save()
+
 
 class _ResumableGrid:
     """GridSearchOracle mixin: a reloaded grid goes on where it stopped.
 
-    keras-tuner 1.4 does not save how far its grid walk went (`_ordered_ids`, `_populate_next`),
-    so a reloaded GridSearch stops without running the missing combinations. Both are rebuilt
-    here from the reloaded trials, with the oracle's own ordering of combinations.
+    keras-tuner 1.4.8 does not save how far its grid walk went (`_ordered_ids`, `_populate_next`),
+    so a reloaded GridSearch stops without running the missing combinations, or fails with a
+    KeyError after re-running an interrupted trial (keras-team/keras-tuner#1055, open). Both are
+    rebuilt here from the reloaded trials, with the oracle's own ordering of combinations.
     """
 
     def set_state(self, state):
@@ -377,9 +407,14 @@ class _Builder:
         keras.utils.set_random_seed(self.seed + self.executions)
         self.executions += 1
         try:
-            return self.function(**values)
+            model = self.function(**values)
         except ParameterError as error:  # a bad value in the space: stop, do not retry or wrap
             raise self.stop(error) from error
+        if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
+            problem = f"build returned an uncompiled {type(model).__name__}"
+            advice = "call labkit.train.compile_classifier(model) or model.compile(...) in it"
+            raise self.stop(ParameterError(f"{problem}: build must return a compiled keras.Model; {advice}"))
+        return model
 
     def fit(self, hp, model, *args, **kwargs):
         started = time.perf_counter()
@@ -408,7 +443,8 @@ class _SweepTuner:
         name = self.oracle.objective.name
         if epoch == 0 and name not in (logs or {}):
             reported = ", ".join(repr(metric) for metric in sorted(logs or {}))
-            raise self.hypermodel.stop(ParameterError(f"objective={name!r} is not a metric the model reports: {reported}"))
+            error = ParameterError(f"objective={name!r} is not a metric the model reports: {reported}")
+            raise self.hypermodel.stop(error)
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
@@ -433,8 +469,8 @@ def _keras_tuner():
     return SimpleNamespace(
         HyperParameters=keras_tuner.HyperParameters,
         Oracle=keras_tuner.Oracle,
-        GridOracle=type("GridOracle", (_Budget, _ResumableGrid, keras_tuner.oracles.GridSearchOracle), {}),
-        RandomOracle=type("RandomOracle", (_Budget, keras_tuner.oracles.RandomSearchOracle), {}),
+        GridOracle=type("GridOracle", (_SweepOracle, _ResumableGrid, keras_tuner.oracles.GridSearchOracle), {}),
+        RandomOracle=type("RandomOracle", (_SweepOracle, keras_tuner.oracles.RandomSearchOracle), {}),
         Tuner=type("SweepTuner", (_SweepTuner, keras_tuner.Tuner), {}),
         Builder=type("Builder", (_Builder, keras_tuner.HyperModel), {}),
         Stop=type("SweepStop", (_Stop, keras_tuner.errors.FatalError), {}),
