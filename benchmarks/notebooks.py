@@ -12,8 +12,21 @@ from labkit import runner
 
 # Seconds per notebook (runner wall time, kernel start included), by profile.
 BUDGETS = {
-    "smoke": {"00_data_tour": 90, "01_cnn_vs_autokeras": 90},
-    "offline": {"00_data_tour": 120, "01_cnn_vs_autokeras": 900},
+    "smoke": {
+        "00_data_tour": 90,
+        "01_cnn_vs_autokeras": 90,
+        "02_optimizer_sweep": 90,
+        "03_activation_sweep": 90,
+        "04_filter_sweep": 90,
+    },
+    # The whole offline course: well under an hour.
+    "offline": {
+        "00_data_tour": 120,
+        "01_cnn_vs_autokeras": 600,
+        "02_optimizer_sweep": 720,
+        "03_activation_sweep": 780,
+        "04_filter_sweep": 1200,
+    },
 }
 
 

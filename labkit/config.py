@@ -69,8 +69,8 @@ PROFILES: dict[str, Profile] = {
         epochs=10,
         image_size=64,
         cell_timeout=3600,
-        trials=2,
-        search_seconds=300,
+        trials=1,
+        search_seconds=1200,
         summary="the embedded data at full size, random init: the main job, no network",
     ),
     "full": Profile(

@@ -142,3 +142,60 @@ def confusion_matrix(y_true, y_pred, class_names, *, ax=None, normalize: str | N
     )
     display.ax_.set_title(title or "confusion matrix")
     return display.figure_
+
+
+def sweep_bars(table, by: str, *, metric: str = "val_accuracy", reference: dict | None = None, reference_label: str = "seed report", title: str | None = None):
+    """Draws one bar per value of `by` (a sweep's hyperparameter), highest first, with an optional
+    second bar per value from `reference` (such as the seed report's numbers).
+
+    Args:
+        table: a sweep's DataFrame (`labkit.sweeps.run`).
+        by: the column that names each bar.
+        metric: the column to draw.
+        reference: `{value of by: number}` drawn beside this run's bars.
+        reference_label: the legend entry of `reference`.
+        title: the title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    ordered = table.sort_values(metric, ascending=False)
+    frame = pd.DataFrame({"this run": ordered[metric].to_numpy()}, index=ordered[by].astype(str))
+    if reference is not None:
+        frame[reference_label] = [reference.get(value, float("nan")) for value in ordered[by]]
+    _, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(frame) + 2), 3.8), layout="constrained")
+    frame.plot.bar(ax=ax, rot=30 if len(frame) > 4 else 0, width=0.8)
+    ax.set_xlabel(by)
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title(title or f"{metric.replace('_', ' ')} by {by}")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower left")
+    return ax.figure
+
+
+def marginal_means(table, columns, *, metric: str = "val_accuracy", title: str | None = None):
+    """Draws, for each hyperparameter in `columns`, the mean of `metric` over the trials that took
+    each of its values (bars), with the lowest and highest trial as an error bar. A panel whose bars
+    differ a lot is a hyperparameter that matters.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    columns = list(columns)
+    fig, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns) + 1, 3.6), sharey=True, squeeze=False, layout="constrained")
+    for ax, column in zip(axes[0], columns):
+        grouped = table.groupby(column, sort=False)[metric]
+        means, lows, highs = grouped.mean(), grouped.min(), grouped.max()
+        positions = range(len(means))
+        ax.bar(positions, means.to_numpy(), yerr=[means - lows, highs - means], capsize=4, color="tab:blue", alpha=0.8)
+        ax.set_xticks(list(positions), [str(v) for v in means.index])
+        ax.set_title(column)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel(f"mean {metric.replace('_', ' ')}")
+    fig.suptitle(title or f"mean {metric.replace('_', ' ')} by the value of each hyperparameter")
+    return fig

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from labkit.errors import ParameterError, check_choice, check_positive
+from labkit.errors import ParameterError, bad_choice, check_choice, check_positive
 
 MODES = ("grid", "random")
 
@@ -475,3 +475,108 @@ def _keras_tuner():
         Builder=type("Builder", (_Builder, keras_tuner.HyperModel), {}),
         Stop=type("SweepStop", (_Stop, keras_tuner.errors.FatalError), {}),
     )
+
+
+def repeat(build, configurations: dict, *, dataset, seeds=(0, 1, 2), epochs: int | None = None, batch_size: int = 32):
+    """Trains each configuration once per seed and scores it on the validation and test splits.
+
+    A sweep ranks configurations by one run each; `repeat` shows how much a single configuration
+    varies from run to run, which says whether the sweep's winner really is better.
+
+    Args:
+        build: the sweep's builder (keyword arguments to a compiled `keras.Model`).
+        configurations: `{label: keyword arguments of build}`, such as
+            `{"baseline": {"filters_2": 32}, "best": {"filters_2": 64}}`.
+        dataset: a `labkit.data.Dataset`.
+        seeds: one run per seed (initial weights and batch order).
+        epochs: epochs per run; `None` takes the profile's.
+        batch_size: examples per gradient step.
+
+    Returns:
+        A pandas DataFrame with one row per run: `configuration`, `seed`, `val_accuracy`,
+        `test_accuracy`, `seconds`.
+    """
+    import keras
+    import pandas as pd
+
+    from labkit import train
+
+    if not configurations:
+        raise ParameterError("configurations={} must name at least one configuration: {label: keyword arguments}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ParameterError("seeds=[] must hold at least one seed")
+    rows = []
+    for label, values in configurations.items():
+        for seed in seeds:
+            keras.utils.set_random_seed(seed)
+            model = build(**values)
+            fit = train.fit(model, dataset, epochs=epochs, batch_size=batch_size)
+            rows.append(
+                {
+                    "configuration": label,
+                    "seed": seed,
+                    "val_accuracy": train.evaluate(model, dataset, split="val")["accuracy"],
+                    "test_accuracy": train.evaluate(model, dataset, split="test")["accuracy"],
+                    "seconds": fit.seconds,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def spread(runs, *, metric: str = "test_accuracy"):
+    """Returns the mean, standard deviation, lowest and highest `metric` of each configuration of
+    `repeat`'s table, and the number of runs."""
+    check_choice("metric", metric, [c for c in runs.columns if c not in ("configuration", "seed")])
+    grouped = runs.groupby("configuration", sort=False)[metric]
+    table = grouped.agg(["mean", "std", "min", "max", "count"]).rename(columns={"count": "runs"})
+    return table
+
+
+def one_at_a_time(baseline: dict, values: dict) -> list[dict]:
+    """Returns the spaces of a one-at-a-time design around `baseline`.
+
+    The first space varies the first keyword of `values` (baseline included); each next space varies
+    one more keyword alone, the others held at their baseline values, without repeating the
+    baseline. `run_design` runs them: 1 + Σ(len(values[k]) - 1) trials instead of the grid's Π len(values[k]).
+
+    Args:
+        baseline: `{keyword: value}` for every keyword of the builder.
+        values: `{keyword: values to try}` for the keywords to vary (a subset of `baseline`'s).
+
+    Returns:
+        A list of spaces for `run_design`.
+    """
+    if not values:
+        raise ParameterError("values={} must name at least one keyword to vary")
+    unknown = [k for k in values if k not in baseline]
+    if unknown:
+        raise bad_choice("values", unknown[0], list(baseline))
+    spaces = []
+    for index, (keyword, options) in enumerate(values.items()):
+        others = [v for v in options if v != baseline[keyword]]
+        choices = ([baseline[keyword]] if index == 0 else []) + others
+        if choices:
+            spaces.append({k: (choices if k == keyword else [v]) for k, v in baseline.items()})
+    return spaces
+
+
+def run_design(build, spaces: list, *, directory: str | os.PathLike, name: str, **options):
+    """Runs one sweep per space (as `run` does, each in `directory/<name>/part<i>`) and returns all
+    their trials in one table, with a `part` column. `options` are `run`'s keyword arguments."""
+    import pandas as pd
+
+    _check_name(name)
+    if not spaces:
+        raise ParameterError("spaces=[] must hold at least one space")
+    folder = Path(directory) / name
+    tables = []
+    for index, space in enumerate(spaces):
+        table = run(build, space, directory=folder, name=f"part{index}", **options)
+        tables.append(table.assign(part=index))
+    return pd.concat(tables, ignore_index=True)
+
+
+def design_tensorboard_command(directory: str | os.PathLike, name: str) -> str:
+    """Returns the command that opens TensorBoard on every part of a `run_design` design."""
+    return f"tensorboard --logdir {shlex.quote(str((Path(directory) / _check_name(name)).resolve()))}"

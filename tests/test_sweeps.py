@@ -324,3 +324,60 @@ def test_a_chief_and_a_worker_share_the_trials(tmp_path):
     assert oracle["ongoing_trials"] == {}  # so that running the sweep again runs nothing
     statuses = [json.loads(p.read_text())["status"] for p in (tmp_path / "sweep" / "shared").glob("trial_*/trial.json")]
     assert statuses == ["COMPLETED"] * 3
+
+
+def test_repeat_varies_only_the_seed_and_spread_summarises_it(tmp_path):
+    import keras
+
+    from labkit import data, sweeps as sw, train
+
+    labkit.setup("smoke", notebook="99_repeat", build_dir=tmp_path, quiet=True)
+    faces = data.load("faces")
+
+    def build(units):
+        model = keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(2, activation="softmax")])
+        return train.compile_classifier(model)
+
+    runs = sw.repeat(build, {"small": {"units": 2}, "wide": {"units": 16}}, dataset=faces, seeds=(0, 1, 0), epochs=2)
+    assert runs["configuration"].tolist() == ["small"] * 3 + ["wide"] * 3
+    small = runs[runs.configuration == "small"]
+    assert small["test_accuracy"].iloc[0] == small["test_accuracy"].iloc[2]  # same seed, same run
+    assert runs[["val_accuracy", "test_accuracy"]].stack().between(0, 1).all()
+    table = sw.spread(runs)
+    assert list(table.index) == ["small", "wide"] and table["runs"].tolist() == [3, 3]
+    assert table.loc["small", "min"] <= table.loc["small", "mean"] <= table.loc["small", "max"]
+    with pytest.raises(ParameterError, match="configurations="):
+        sw.repeat(build, {}, dataset=faces)
+    with pytest.raises(ParameterError, match="metric='f1'"):
+        sw.spread(runs, metric="f1")
+
+
+def test_one_at_a_time_varies_each_keyword_alone_around_the_baseline():
+    spaces = sweeps.one_at_a_time(
+        {"a": "relu", "b": "relu", "c": 3}, {"a": ["relu", "selu", "elu"], "b": ["relu", "selu"], "c": [3]}
+    )
+    assert spaces == [
+        {"a": ["relu", "selu", "elu"], "b": ["relu"], "c": [3]},
+        {"a": ["relu"], "b": ["selu"], "c": [3]},
+    ]  # c has no alternative: no space of its own
+    with pytest.raises(ParameterError, match=r"values='d'.*'a', 'b', 'c'"):
+        sweeps.one_at_a_time({"a": 1, "b": 2, "c": 3}, {"d": [1]})
+
+
+def test_run_design_runs_every_part_and_labels_it(tmp_path):
+    labkit.setup("smoke", notebook="99_design", build_dir=tmp_path, quiet=True)
+    faces = data.load("faces")
+    calls = []
+
+    def build(units, rate):
+        calls.append((units, rate))
+        model = keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(units), keras.layers.Dense(2, activation="softmax")])
+        return train.compile_classifier(model, learning_rate=rate)
+
+    spaces = sweeps.one_at_a_time({"units": 4, "rate": 0.01}, {"units": [4, 8], "rate": [0.01, 0.1]})
+    table = sweeps.run_design(build, spaces, dataset=faces, directory=tmp_path / "sweeps", name="design", epochs=1, tensorboard=False)
+    assert calls == [(4, 0.01), (8, 0.01), (4, 0.1)]
+    assert table["part"].tolist() == [0, 0, 1]
+    assert table[["units", "rate"]].values.tolist() == [[4, 0.01], [8, 0.01], [4, 0.1]]
+    assert (tmp_path / "sweeps" / "design" / "part1").is_dir()
+    assert sweeps.design_tensorboard_command(tmp_path / "sweeps", "design").endswith("/sweeps/design")
