@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit.errors import ParameterError, check_positive
+from labkit.errors import check_positive, check_seconds
 from labkit.session import active_profile
 
 
@@ -67,8 +67,7 @@ def _defaults(max_trials, epochs, budget_seconds):
     budget_seconds = profile.search_seconds if budget_seconds is None else budget_seconds
     check_positive("max_trials", max_trials)
     check_positive("epochs", epochs)
-    if budget_seconds is not None and (not isinstance(budget_seconds, (int, float)) or budget_seconds <= 0):
-        raise ParameterError(f"budget_seconds={budget_seconds!r} must be a number of seconds greater than 0, or None")
+    check_seconds("budget_seconds", budget_seconds, optional=True)
     return profile, max_trials, epochs, budget_seconds
 
 

@@ -40,3 +40,20 @@ def check_positive(parameter: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ParameterError(f"{parameter}={value!r} must be a whole number greater than 0")
     return value
+
+
+def check_seed(parameter: str, value: object) -> int:
+    """Returns `value` if it is a whole number ≥ 0, else raises a ParameterError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ParameterError(f"{parameter}={value!r} must be a whole number ≥ 0")
+    return value
+
+
+def check_seconds(parameter: str, value: object, *, optional: bool = False) -> float | None:
+    """Returns `value` if it is a positive number of seconds (or None when `optional`)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        tail = ", or None" if optional else ""
+        raise ParameterError(f"{parameter}={value!r} must be a number of seconds greater than 0{tail}")
+    return value

@@ -22,7 +22,7 @@ from labkit.config import (
     resolve_build_dir,
     resolve_profile,
 )
-from labkit.errors import ParameterError, bad_choice, check_positive
+from labkit.errors import ParameterError, bad_choice, check_positive, check_seed
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 
@@ -122,8 +122,8 @@ def run(
     """
     resolved = resolve_profile(profile)
     check_positive("jobs", jobs)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ParameterError(f"seed={seed!r} must be a whole number ≥ 0")
+    if seed is not None:
+        check_seed("seed", seed)
     if cell_timeout is not None:
         check_positive("cell_timeout", cell_timeout)
     paths = select(notebooks, notebooks_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labkit import results
 from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile
-from labkit.errors import ParameterError
+from labkit.errors import ParameterError, check_seed
 
 _current: Lab | None = None
 
@@ -96,8 +96,7 @@ def setup(
     """
     global _current
     resolved = resolve_profile(profile)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError(f"seed={seed!r} must be a whole number ≥ 0")
+    check_seed("seed", seed)
     if not isinstance(notebook, str) or not notebook or Path(notebook).name != notebook:
         raise ParameterError(f"notebook={notebook!r} must be a plain file stem such as '00_data_tour'")
 

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from labkit.errors import ParameterError, bad_choice, check_choice, check_positive
+from labkit.errors import ParameterError, bad_choice, check_choice, check_positive, check_seconds, check_seed
 
 MODES = ("grid", "random")
 
@@ -148,13 +148,9 @@ def run(
     check_positive("epochs", epochs)
     check_positive("batch_size", batch_size)
     check_positive("executions_per_trial", executions_per_trial)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ParameterError(f"seed={seed!r} must be a whole number ≥ 0")
+    check_seed("seed", seed)
     budget_seconds = profile.search_seconds if budget_seconds is None else budget_seconds
-    if budget_seconds is not None and (
-        isinstance(budget_seconds, bool) or not isinstance(budget_seconds, (int, float)) or budget_seconds <= 0
-    ):
-        raise ParameterError(f"budget_seconds={budget_seconds!r} must be a number of seconds greater than 0, or None")
+    check_seconds("budget_seconds", budget_seconds, optional=True)
     check_choice("verbose", verbose, (0, 1, 2))
     objective = _objective(objective)
 

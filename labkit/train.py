@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from labkit.errors import ParameterError, check_choice, check_positive
+from labkit.errors import ParameterError, check_choice, check_positive, check_seconds
 
 # The Keras optimizers the seed reports compared, by their Keras class names in lower case.
 OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamax", "ftrl", "nadam", "rmsprop", "sgd")
@@ -175,8 +175,7 @@ def deadline(seconds: float | None, *, oracle=None):
 
     import keras
 
-    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0):
-        raise ParameterError(f"seconds={seconds!r} must be a number of seconds greater than 0, or None")
+    check_seconds("seconds", seconds, optional=True)
     end = None if seconds is None else time.monotonic() + float(seconds)
     # A weak reference survives the deep copies that keras-tuner makes of callbacks.
     oracle_ref = None if oracle is None else weakref.ref(oracle)
