@@ -172,7 +172,7 @@ def sweep_bars(table, by: str, *, metric: str = "val_accuracy", reference: dict 
     ax.set_ylabel(metric.replace("_", " "))
     ax.set_title(title or f"{metric.replace('_', ' ')} by {by}")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax.figure
 
 
