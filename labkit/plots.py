@@ -188,6 +188,9 @@ def marginal_means(table, columns, *, metric: str = "val_accuracy", title: str |
 
     columns = list(columns)
     fig, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns) + 1, 3.6), sharey=True, squeeze=False, layout="constrained")
+    # Zoom on the range the trials span: close accuracies would otherwise look identical.
+    low, high = float(table[metric].min()), float(table[metric].max())
+    margin = max(0.25 * (high - low), 0.005)
     for ax, column in zip(axes[0], columns):
         grouped = table.groupby(column, sort=False)[metric]
         means, lows, highs = grouped.mean(), grouped.min(), grouped.max()
@@ -196,6 +199,7 @@ def marginal_means(table, columns, *, metric: str = "val_accuracy", title: str |
         ax.set_xticks(list(positions), [str(v) for v in means.index])
         ax.set_title(column)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].set_ylabel(f"mean {metric.replace('_', ' ')}")
+    axes[0][0].set_ylim(max(0.0, low - margin), high + margin)
+    axes[0][0].set_ylabel(f"mean {metric.replace('_', ' ')} (axis zoomed)")
     fig.suptitle(title or f"mean {metric.replace('_', ' ')} by the value of each hyperparameter")
     return fig
