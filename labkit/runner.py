@@ -6,6 +6,7 @@ The sources in `notebooks/` stay output-free. Each run writes `<build>/<profile>
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -159,9 +160,6 @@ def _execute(source: Path, out_dir: Path, build: Path, profile: str, parameters:
     """Runs one notebook into `out_dir` (in this process or a worker)."""
     import papermill
 
-    os.environ[BUILD_DIR_VARIABLE] = str(build)
-    os.environ[PROFILE_VARIABLE] = profile
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     results_path = results.results_dir(build, profile) / f"{source.stem}.json"
     results_path.unlink(missing_ok=True)  # never report the headline of an earlier run
     output = out_dir / source.name
@@ -169,16 +167,17 @@ def _execute(source: Path, out_dir: Path, build: Path, profile: str, parameters:
     error = None
     started = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(source),
-            str(partial),
-            parameters=parameters,
-            kernel_name="python3",
-            language="python",
-            progress_bar=False,
-            cwd=str(source.parent),
-            execution_timeout=timeout,
-        )
+        with _kernel_environment({BUILD_DIR_VARIABLE: str(build), PROFILE_VARIABLE: profile}):
+            papermill.execute_notebook(
+                str(source),
+                str(partial),
+                parameters=parameters,
+                kernel_name="python3",
+                language="python",
+                progress_bar=False,
+                cwd=str(source.parent),
+                execution_timeout=timeout,
+            )
     except papermill.PapermillExecutionError as exc:
         error = f"cell {exc.cell_index}: {exc.ename}: {_first_line(exc.evalue)}"
     except Exception as exc:  # kernel died, cell timed out, unreadable notebook...
@@ -192,6 +191,22 @@ def _execute(source: Path, out_dir: Path, build: Path, profile: str, parameters:
         if pair is not None:
             headline = f"{pair[0]} = {_format_value(pair[1])}"
     return RunResult(source.stem, error is None, seconds, headline, error, output)
+
+
+@contextlib.contextmanager
+def _kernel_environment(values: dict[str, str]):
+    """Sets the variables that the kernel inherits, and restores the caller's afterwards."""
+    values = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"), **values}
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _first_line(text: str, limit: int = 160) -> str:

@@ -111,11 +111,9 @@ def setup(
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")  # retracing notices between models are not the learner's concern
-    if deterministic and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-        determinism = "on"
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
+            determinism = "on"
 
     lab = Lab(
         profile=resolved,

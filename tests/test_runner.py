@@ -128,3 +128,12 @@ def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert not (tmp_path / "smoke" / "notebooks").exists() or not any((tmp_path / "smoke" / "notebooks").iterdir())
+
+
+def test_running_leaves_the_callers_environment_as_it_was(folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_PROFILE", "offline")
+    monkeypatch.delenv("LABKIT_BUILD_DIR", raising=False)
+    rows = runner.run(["00"], profile="smoke", build_dir=tmp_path / "build", notebooks_dir=folder)
+    assert rows[0].ok, rows[0].error  # the kernel saw the build folder it was given
+    assert os.environ["LABKIT_PROFILE"] == "offline"
+    assert "LABKIT_BUILD_DIR" not in os.environ
