@@ -576,3 +576,49 @@ def run_design(build, spaces: list, *, directory: str | os.PathLike, name: str, 
 def design_tensorboard_command(directory: str | os.PathLike, name: str) -> str:
     """Returns the command that opens TensorBoard on every part of a `run_design` design."""
     return f"tensorboard --logdir {shlex.quote(str((Path(directory) / _check_name(name)).resolve()))}"
+
+
+DESIGNS = ("grid", "one at a time", "one only")
+
+
+def plan(design: str, baseline: dict, values: dict, *, focus: str | None = None) -> list:
+    """Returns the spaces of a design, for `run_design`.
+
+    Args:
+        design: `"grid"` (every combination of `values`), `"one at a time"` (each keyword varied
+            alone around `baseline`) or `"one only"` (only `focus` varied around `baseline`).
+        baseline: `{keyword: value}` for every keyword of the builder.
+        values: `{keyword: values to try}`.
+        focus: the keyword that `"one only"` varies.
+    """
+    check_choice("design", design, DESIGNS)
+    if design == "grid":
+        return [{k: list(values.get(k, [v])) for k, v in baseline.items()}]
+    if design == "one at a time":
+        return one_at_a_time(baseline, values)
+    check_choice("focus", focus, list(values))
+    return one_at_a_time(baseline, {focus: values[focus]})
+
+
+def compare(runs, *, baseline: str, challenger: str, metric: str = "test_accuracy") -> dict:
+    """Compares two configurations of `repeat`'s table: the gap of their means and its standard error.
+
+    The verdict calls the gap real when it exceeds twice its standard error
+    (sqrt(s_a²/n_a + s_b²/n_b)); with a single seed each, the spread is unknown and so is the verdict.
+
+    Returns:
+        `{"gap", "standard_error", "verdict"}`, the gap being challenger minus baseline.
+    """
+    table = spread(runs, metric=metric)
+    for name, label in ((baseline, "baseline"), (challenger, "challenger")):
+        check_choice(label, name, list(table.index))
+    gap = float(table.loc[challenger, "mean"] - table.loc[baseline, "mean"])
+    if (table.loc[[baseline, challenger], "runs"] < 2).any():
+        return {"gap": gap, "standard_error": None, "verdict": "unknown: one run per configuration shows no spread"}
+    error = math.sqrt(sum(table.loc[n, "std"] ** 2 / table.loc[n, "runs"] for n in (baseline, challenger)))
+    verdict = (
+        "larger than twice its standard error: likely a real difference"
+        if abs(gap) > 2 * error
+        else "within twice its standard error: not distinguishable from run-to-run noise"
+    )
+    return {"gap": gap, "standard_error": error, "verdict": verdict}

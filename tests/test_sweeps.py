@@ -381,3 +381,33 @@ def test_run_design_runs_every_part_and_labels_it(tmp_path):
     assert table[["units", "rate"]].values.tolist() == [[4, 0.01], [8, 0.01], [4, 0.1]]
     assert (tmp_path / "sweeps" / "design" / "part1").is_dir()
     assert sweeps.design_tensorboard_command(tmp_path / "sweeps", "design").endswith("/sweeps/design")
+
+
+def test_plan_builds_each_design():
+    baseline = {"a": 1, "b": 2}
+    values = {"a": [1, 3], "b": [2, 4]}
+    assert sweeps.plan("grid", baseline, values) == [{"a": [1, 3], "b": [2, 4]}]
+    assert sweeps.plan("one at a time", baseline, values) == [{"a": [1, 3], "b": [2]}, {"a": [1], "b": [4]}]
+    assert sweeps.plan("one only", baseline, values, focus="b") == [{"a": [1], "b": [2, 4]}]
+    with pytest.raises(ParameterError, match=r"design='half'.*'grid', 'one at a time', 'one only'"):
+        sweeps.plan("half", baseline, values)
+    with pytest.raises(ParameterError, match="focus='c'"):
+        sweeps.plan("one only", baseline, values, focus="c")
+
+
+def test_compare_weighs_the_gap_against_the_spread():
+    runs = pd.DataFrame(
+        {
+            "configuration": ["base"] * 3 + ["wide"] * 3 + ["noisy"] * 3,
+            "seed": [0, 1, 2] * 3,
+            "test_accuracy": [0.90, 0.91, 0.92, 0.95, 0.96, 0.97, 0.80, 0.99, 0.96],
+        }
+    )
+    clear = sweeps.compare(runs, baseline="base", challenger="wide")
+    assert clear["gap"] == pytest.approx(0.05) and clear["standard_error"] == pytest.approx((2 * 0.01**2 / 3) ** 0.5)
+    assert clear["verdict"].startswith("larger")
+    assert sweeps.compare(runs, baseline="base", challenger="noisy")["verdict"].startswith("within")
+    single = sweeps.compare(runs[runs.seed == 0], baseline="base", challenger="wide")
+    assert single["standard_error"] is None and single["verdict"].startswith("unknown")
+    with pytest.raises(ParameterError, match="challenger='tall'"):
+        sweeps.compare(runs, baseline="base", challenger="tall")
