@@ -4,8 +4,12 @@ Every notebook starts with `lab = labkit.setup(profile=PROFILE, seed=SEED, noteb
 loads data with `labkit.data.load(...)` and keeps its numbers with `labkit.record(...)`.
 """
 
-from labkit.results import record
-from labkit.session import current, setup
+from labkit import config
+
+config.quiet_backend_logs()
+
+from labkit.results import record  # noqa: E402 (after the backend's logs are quieted)
+from labkit.session import current, setup  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["current", "record", "setup", "__version__"]

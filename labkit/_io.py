@@ -36,7 +36,15 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Writes `data` as indented JSON, atomically."""
+    """Writes `data` as indented JSON, atomically.
+
+    Args:
+        path: the destination.
+        data: JSON-able data (numpy values, paths and sets are converted).
+
+    Returns:
+        The destination path.
+    """
     text = json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n"
     return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 

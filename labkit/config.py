@@ -33,6 +33,9 @@ class Profile:
         cell_timeout: seconds one notebook cell may run under the runner (`None`: no limit).
         trials: default number of models a search (AutoKeras, keras-tuner) tries.
         search_seconds: default time budget of one search (`None`: no limit).
+        sweep_design: default design of a sweep over several layers (`labkit.search.designs.plan`):
+            `"grid"`, `"one at a time"` or `"one only"`.
+        repeat_seeds: default seeds of repeated runs (`labkit.stats.repeat`).
         summary: one line saying what the profile is for.
     """
 
@@ -45,6 +48,8 @@ class Profile:
     cell_timeout: int | None
     trials: int
     search_seconds: int | None
+    sweep_design: str
+    repeat_seeds: tuple[int, ...]
     summary: str
 
 
@@ -59,6 +64,8 @@ PROFILES: dict[str, Profile] = {
         cell_timeout=600,
         trials=1,
         search_seconds=120,
+        sweep_design="one only",
+        repeat_seeds=(0, 1),
         summary="tiny slices of the embedded data, random init: CI and quick checks",
     ),
     "offline": Profile(
@@ -71,6 +78,8 @@ PROFILES: dict[str, Profile] = {
         cell_timeout=3600,
         trials=1,
         search_seconds=1200,
+        sweep_design="one at a time",
+        repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, random init: the main job, no network",
     ),
     "full": Profile(
@@ -83,9 +92,18 @@ PROFILES: dict[str, Profile] = {
         cell_timeout=None,
         trials=5,
         search_seconds=3 * 3600,
+        sweep_design="grid",
+        repeat_seeds=(0, 1, 2, 3, 4),
         summary="the real datasets and ImageNet weights: Colab or a GPU",
     ),
 }
+
+
+def quiet_backend_logs() -> None:
+    """Silences TensorFlow's C++ start-up log (oneDNN notices, absl lines) unless the user set
+    `TF_CPP_MIN_LOG_LEVEL`: they would flood every page. Real failures still raise Python exceptions.
+    Called when labkit is imported, before anything imports TensorFlow."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def resolve_profile(profile: str | Profile | None = None) -> Profile:
@@ -116,7 +134,14 @@ def resolve_profile(profile: str | Profile | None = None) -> Profile:
 
 
 def project_root(start: Path | None = None) -> Path | None:
-    """Returns the checkout that holds `notebooks/` and `labkit/`, or `None` outside one."""
+    """Finds the lab's checkout.
+
+    Args:
+        start: where to look from (the folder and its parents); `None` takes the working folder.
+
+    Returns:
+        The folder that holds `notebooks/` and `labkit/`, or `None` outside a checkout.
+    """
     here = Path(start or Path.cwd()).resolve()
     candidates = [here, *here.parents, Path(__file__).resolve().parent.parent]
     for folder in candidates:
@@ -126,8 +151,15 @@ def project_root(start: Path | None = None) -> Path | None:
 
 
 def resolve_build_dir(build_dir: str | os.PathLike | None = None) -> Path:
-    """Returns the build folder: the argument, `$LABKIT_BUILD_DIR`, the checkout's `build/`
-    or `./build` outside a checkout (Colab)."""
+    """Resolves the build folder.
+
+    Args:
+        build_dir: the folder; `None` takes `$LABKIT_BUILD_DIR`, then the checkout's `build/`,
+            then `./build` outside a checkout (Colab).
+
+    Returns:
+        The absolute path.
+    """
     if build_dir is None:
         build_dir = os.environ.get(BUILD_DIR_VARIABLE) or None
     if build_dir is None:
@@ -137,8 +169,15 @@ def resolve_build_dir(build_dir: str | os.PathLike | None = None) -> Path:
 
 
 def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Returns the download cache: the argument, `$LABKIT_DATA_DIR`, the checkout's `data/`
-    or `./data` outside a checkout."""
+    """Resolves the download cache.
+
+    Args:
+        cache_dir: the folder; `None` takes `$LABKIT_DATA_DIR`, then the checkout's `data/`,
+            then `./data` outside a checkout.
+
+    Returns:
+        The absolute path.
+    """
     if cache_dir is None:
         cache_dir = os.environ.get(CACHE_DIR_VARIABLE) or None
     if cache_dir is None:

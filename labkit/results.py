@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit._io import _jsonable, write_json
-from labkit.errors import LabkitError, ParameterError
+from labkit.errors import LabkitError, check_text
 
 _RESULTS_NAME = "results"
 
@@ -28,9 +28,17 @@ class Recorder:
         write_json(self.path, self.data)
 
     def record(self, name: str, value: Any, *, headline: bool = False) -> Any:
-        """Stores `value` under `name` (and as the run's headline metric) and rewrites the file."""
-        if not isinstance(name, str) or not name.strip():
-            raise ParameterError(f"name={name!r} must be a non-empty string")
+        """Stores `value` under `name` (and as the run's headline metric) and rewrites the file.
+
+        Args:
+            name: a short key, such as `"test_accuracy"`.
+            value: a JSON-able value.
+            headline: makes this the run's headline metric.
+
+        Returns:
+            The value as stored (plain Python types, NaN as None).
+        """
+        check_text("name", name)
         value = _finite(json.loads(json.dumps(value, default=_jsonable)))
         self.data["values"][name] = value
         if headline:
@@ -44,12 +52,28 @@ _current: Recorder | None = None
 
 
 def results_dir(build_dir: str | os.PathLike, profile: str) -> Path:
-    """Returns the folder of the results files of one profile's runs."""
+    """Finds the results folder of one profile's runs.
+
+    Args:
+        build_dir: the build folder.
+        profile: the profile's name.
+
+    Returns:
+        `<build_dir>/<profile>/results`.
+    """
     return Path(build_dir) / profile / _RESULTS_NAME
 
 
 def start(path: Path, header: dict[str, Any]) -> Recorder:
-    """Starts the results file of a run (called by `labkit.setup`)."""
+    """Starts the results file of a run (called by `labkit.setup`).
+
+    Args:
+        path: the results file.
+        header: what the run is made of (profile, seed, device, versions, ...).
+
+    Returns:
+        The run's `Recorder`, which `record` writes to from now on.
+    """
     global _current
     _current = Recorder(path, header)
     return _current
@@ -72,7 +96,11 @@ def record(name: str, value: Any, *, headline: bool = False) -> Any:
 
 
 def note_dataset(dataset) -> None:
-    """Adds a loaded dataset to the current run's file, so its numbers say what data made them."""
+    """Adds a loaded dataset to the current run's file, so its numbers say what data made them.
+
+    Args:
+        dataset: a `labkit.data.Dataset`.
+    """
     if _current is None:
         return
     entry = {
@@ -89,19 +117,40 @@ def note_dataset(dataset) -> None:
 
 
 def read(path: str | os.PathLike) -> dict[str, Any]:
-    """Reads one results file."""
+    """Reads one results file.
+
+    Args:
+        path: the file.
+
+    Returns:
+        Its content.
+    """
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
 
 def read_all(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """Reads every results file in a results folder, keyed by notebook name."""
+    """Reads every results file in a results folder.
+
+    Args:
+        folder: the results folder.
+
+    Returns:
+        `{notebook: content}`.
+    """
     folder = Path(folder)
     return {p.stem: read(p) for p in sorted(folder.glob("*.json"))}
 
 
 def headline(data: dict[str, Any]) -> tuple[str, Any] | None:
-    """Returns `(name, value)` of a run's headline metric, or `None`."""
+    """Finds a run's headline metric.
+
+    Args:
+        data: a results file's content.
+
+    Returns:
+        `(name, value)`, or `None` when the run marked none.
+    """
     name = data.get("headline")
     if name is None or name not in data.get("values", {}):
         return None

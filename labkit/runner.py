@@ -54,7 +54,14 @@ class RunResult:
 
 
 def notebooks_folder(notebooks_dir: str | os.PathLike | None = None) -> Path:
-    """Returns the folder of the source notebooks (the checkout's `notebooks/` by default)."""
+    """Finds the folder of the source notebooks.
+
+    Args:
+        notebooks_dir: the folder; `None` takes the checkout's `notebooks/`.
+
+    Returns:
+        The absolute path.
+    """
     if notebooks_dir is not None:
         return Path(notebooks_dir).resolve()
     root = project_root()
@@ -64,7 +71,14 @@ def notebooks_folder(notebooks_dir: str | os.PathLike | None = None) -> Path:
 
 
 def discover(notebooks_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Returns the numbered notebooks (`NN_topic.ipynb`) of the folder, in order."""
+    """Lists the numbered notebooks (`NN_topic.ipynb`) of a folder.
+
+    Args:
+        notebooks_dir: the folder; `None` takes the checkout's `notebooks/`.
+
+    Returns:
+        Their paths, in order.
+    """
     return sorted(notebooks_folder(notebooks_dir).glob(NOTEBOOK_GLOB))
 
 
@@ -221,7 +235,14 @@ def _format_value(value) -> str:
 
 
 def format_table(rows: Sequence[RunResult]) -> str:
-    """Returns the runner's table: notebook, status, seconds, headline metric or error."""
+    """Formats the runner's table.
+
+    Args:
+        rows: the `RunResult`s.
+
+    Returns:
+        One line per notebook: notebook, status, seconds, headline metric or error.
+    """
     header = ("notebook", "status", "seconds", "headline / error")
     body = [(r.notebook, r.status, f"{r.seconds:.1f}", r.error or r.headline or "-") for r in rows]
     widths = [max(len(str(line[i])) for line in [header, *body]) for i in range(3)]

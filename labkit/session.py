@@ -14,7 +14,7 @@ from pathlib import Path
 
 from labkit import results
 from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile
-from labkit.errors import ParameterError, check_seed
+from labkit.errors import ParameterError, check_seed, check_stem
 
 _current: Lab | None = None
 
@@ -48,22 +48,41 @@ class Lab:
 
     @property
     def results_path(self) -> Path:
+        """`<build>/<profile>/results/<notebook>.json`: this run's results file."""
         return results.results_dir(self.build_dir, self.profile.name) / f"{self.notebook}.json"
 
     def work_dir(self, *parts: str) -> Path:
-        """Returns (and creates) a folder of this notebook's run, such as its logs or search state."""
+        """Makes a folder of this notebook's run, such as its logs or search state.
+
+        Args:
+            *parts: the folder's path below `<build>/<profile>/work/<notebook>/`.
+
+        Returns:
+            The folder, created when missing.
+        """
         folder = self.run_dir / "work" / self.notebook / Path(*parts)
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
 
 def current() -> Lab | None:
-    """Returns the `Lab` of the last `setup` call in this process, if any."""
+    """Finds the run that the last `setup` call prepared.
+
+    Returns:
+        The `Lab` of the last `setup` call in this process, or `None`.
+    """
     return _current
 
 
 def active_profile(profile: str | Profile | None = None) -> Profile:
-    """Returns `profile` resolved, or the profile of the last `setup` call when it is `None`."""
+    """Resolves the profile a labkit function should use.
+
+    Args:
+        profile: a name or `Profile`; `None` takes the last `setup` call's, else as `resolve_profile`.
+
+    Returns:
+        The `Profile`.
+    """
     if profile is None and _current is not None:
         return _current.profile
     return resolve_profile(profile)
@@ -97,12 +116,8 @@ def setup(
     global _current
     resolved = resolve_profile(profile)
     check_seed("seed", seed)
-    if not isinstance(notebook, str) or not notebook or Path(notebook).name != notebook:
-        raise ParameterError(f"notebook={notebook!r} must be a plain file stem such as '00_data_tour'")
+    check_stem("notebook", notebook, what="file stem")
 
-    # TensorFlow's C++ log (start-up notices, and spurious graph "errors" from AutoKeras' input
-    # pipelines) would flood every page; real failures still raise Python exceptions.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
     keras.utils.set_random_seed(seed)

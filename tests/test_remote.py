@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labkit.data import remote
+from labkit.data import download, readers, remote
+from labkit.data.registry import REGISTRY, RemoteDataset
 from labkit.errors import ChecksumError, DownloadError, ParameterError
 
 FASHION_NAMES = (
@@ -107,9 +108,9 @@ class Server:
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def dataset(self, name: str, prefix: str = "") -> remote.RemoteDataset:
+    def dataset(self, name: str, prefix: str = "") -> RemoteDataset:
         """A copy of the real registry entry `name`, served here under `prefix`."""
-        real = remote.REGISTRY[name]
+        real = REGISTRY[name]
         served = {**FASHION_FILES, "flower_photos.tgz": FLOWERS_TGZ}
         files = []
         for file in real.files:
@@ -120,7 +121,7 @@ class Server:
             files.append(replace(file, url=self.base + path, sha256=sha256, size=len(body)))
         return replace(real, files=tuple(files))
 
-    def registry(self, name: str, prefix: str = "") -> dict[str, remote.RemoteDataset]:
+    def registry(self, name: str, prefix: str = "") -> dict[str, RemoteDataset]:
         return {name: self.dataset(name, prefix)}
 
 
@@ -139,9 +140,9 @@ def contents(folder) -> list[str]:
 
 
 def test_real_registry_is_well_formed():
-    assert set(remote.REGISTRY) == {"fashion_mnist", "flowers"}
+    assert set(REGISTRY) == {"fashion_mnist", "flowers"}
     names = []
-    for key, dataset in remote.REGISTRY.items():
+    for key, dataset in REGISTRY.items():
         assert dataset.name == key
         assert dataset.format in {"idx", "class_folders"}
         assert dataset.licence and dataset.homepage.startswith("https://")
@@ -153,11 +154,11 @@ def test_real_registry_is_well_formed():
         for _, images, labels in dataset.splits:
             assert {images, labels} <= {f.name for f in dataset.files}
     assert len(names) == len(set(names))
-    fashion = remote.REGISTRY["fashion_mnist"]
+    fashion = REGISTRY["fashion_mnist"]
     assert [f.name for f in fashion.files] == list(FASHION_NAMES)
     assert [s[0] for s in fashion.splits] == ["train", "test"]
     assert fashion.class_names[0] == "T-shirt/top" and len(fashion.class_names) == 10
-    assert remote.REGISTRY["flowers"].class_names == FLOWER_CLASSES
+    assert REGISTRY["flowers"].class_names == FLOWER_CLASSES
 
 
 def test_load_fashion_mnist(server, tmp_path):
@@ -172,7 +173,7 @@ def test_load_fashion_mnist(server, tmp_path):
     np.testing.assert_array_equal(x[..., 0], X_TRAIN)
     np.testing.assert_array_equal(y, Y_TRAIN)
     np.testing.assert_array_equal(y_test, Y_TEST)
-    assert class_names == list(remote.REGISTRY["fashion_mnist"].class_names)
+    assert class_names == list(REGISTRY["fashion_mnist"].class_names)
     cached = sorted(f"fashion_mnist/{n}" for n in FASHION_NAMES)
     assert contents(tmp_path) == ["fashion_mnist"] + cached
     assert len(server.requests) == 4
@@ -238,7 +239,7 @@ def test_flowers_need_an_image_size(server, tmp_path):
 def test_read_class_folders_refuses_mixed_sizes_without_image_size(tmp_path):
     (tmp_path / "f.tgz").write_bytes(FLOWERS_TGZ)
     with pytest.raises(ParameterError, match="image_size"):
-        remote.read_class_folders(tmp_path / "f.tgz", tmp_path / "out")
+        readers.read_class_folders(tmp_path / "f.tgz", tmp_path / "out")
 
 
 def test_an_archive_escaping_its_folder_is_refused_and_nothing_is_left(tmp_path):
@@ -246,7 +247,7 @@ def test_an_archive_escaping_its_folder_is_refused_and_nothing_is_left(tmp_path)
     (tmp_path / "evil.tgz").write_bytes(tgz(members))
     (tmp_path / "dest").mkdir()
     with pytest.raises(tarfile.TarError):
-        remote.read_class_folders(tmp_path / "evil.tgz", tmp_path / "dest" / "out")
+        readers.read_class_folders(tmp_path / "evil.tgz", tmp_path / "dest" / "out")
     assert not (tmp_path / "escaped.txt").exists()
     assert contents(tmp_path / "dest") == []
 
@@ -257,7 +258,7 @@ def test_checksum_mismatch_keeps_nothing(server, tmp_path):
     first = dataset.files[0]
     dataset = replace(dataset, files=(replace(first, sha256=wrong),) + dataset.files[1:])
     with pytest.raises(ChecksumError) as info:
-        remote.fetch(dataset, tmp_path / "cache")
+        download.fetch(dataset, tmp_path / "cache")
     message = str(info.value)
     assert first.name in message and wrong in message
     assert hashlib.sha256(FASHION_FILES[first.name]).hexdigest() in message
@@ -278,11 +279,11 @@ def test_server_down_names_the_url_and_the_offline_profile(tmp_path):
     with socket.socket() as bound_not_listening:  # a port where nobody listens
         bound_not_listening.bind(("127.0.0.1", 0))
         port = bound_not_listening.getsockname()[1]
-        real = remote.REGISTRY["fashion_mnist"]
+        real = REGISTRY["fashion_mnist"]
         url = f"http://127.0.0.1:{port}/{FASHION_NAMES[0]}"
         dataset = replace(real, files=(replace(real.files[0], url=url),))
         with pytest.raises(DownloadError) as info:
-            remote.fetch(dataset, tmp_path, timeout=5)
+            download.fetch(dataset, tmp_path, timeout=5)
     message = str(info.value)
     assert url in message and 'PROFILE="offline"' in message and "LABKIT_PROFILE=offline" in message
     assert "\n" not in message
@@ -318,7 +319,7 @@ def test_read_idx_rejects_malformed_files(tmp_path, content, match):
     path = tmp_path / "bad-idx1-ubyte.gz"
     path.write_bytes(content)
     with pytest.raises(ValueError, match=match) as info:
-        remote.read_idx(path)
+        readers.read_idx(path)
     assert str(path) in str(info.value)
 
 
@@ -327,7 +328,7 @@ def test_read_idx_reads_other_types_big_endian(tmp_path):
     path = tmp_path / "ints.gz"
     header = b"\x00\x00\x0c\x02" + struct.pack(">2I", 2, 2)
     path.write_bytes(gzip.compress(header + values.tobytes()))
-    np.testing.assert_array_equal(remote.read_idx(path), values)
+    np.testing.assert_array_equal(readers.read_idx(path), values)
 
 
 def test_unknown_dataset_lists_the_registry(tmp_path):
@@ -338,8 +339,8 @@ def test_unknown_dataset_lists_the_registry(tmp_path):
 def test_the_full_profile_loads_the_downloads_through_labkit_data(server, tmp_path, monkeypatch):
     from labkit import data
 
-    monkeypatch.setitem(remote.REGISTRY, "fashion_mnist", server.dataset("fashion_mnist"))
-    monkeypatch.setitem(remote.REGISTRY, "flowers", server.dataset("flowers"))
+    monkeypatch.setitem(REGISTRY, "fashion_mnist", server.dataset("fashion_mnist"))
+    monkeypatch.setitem(REGISTRY, "flowers", server.dataset("flowers"))
 
     gray = data.load("fashion_mnist", profile="full", cache_dir=tmp_path)
     assert (gray.name, gray.substituted, gray.notes) == ("fashion_mnist", False, [])

@@ -16,32 +16,37 @@ from labkit import session
 from labkit.config import Profile, resolve_cache_dir
 from labkit.data import embedded
 from labkit.data.dataset import SPLITS, Dataset
-from labkit.errors import bad_choice, check_positive
+from labkit.data.registry import REGISTRY
+from labkit.data.splits import VAL_FRACTION, split_off, split_three, take_stratified
+from labkit.errors import bad_choice, check_counts, check_image_size, check_seed
 
-REAL = ("fashion_mnist", "flowers")
+REAL = tuple(REGISTRY)
 EMBEDDED = tuple(embedded.SPECS)
 STAND_INS = {spec.stands_in_for: name for name, spec in embedded.SPECS.items() if spec.stands_in_for}
-# Fractions of a dataset without an official test split that go to validation and test.
-VAL_FRACTION = 0.15
-TEST_FRACTION = 0.15
 
 __all__ = ["Dataset", "EMBEDDED", "REAL", "STAND_INS", "catalogue", "load", "names", "overview"]
 
 
 def names() -> list[str]:
-    """Returns every name that `load` accepts."""
+    """Lists the datasets.
+
+    Returns:
+        Every name that `load` accepts: the real datasets, then the embedded ones.
+    """
     return [*REAL, *EMBEDDED]
 
 
 def catalogue():
-    """Returns a pandas DataFrame of every dataset `load` knows: kind, what it is, its stand-in."""
-    import pandas as pd
+    """Describes every dataset `load` knows.
 
-    from labkit.data import remote
+    Returns:
+        A pandas DataFrame, one row per dataset: kind, what it is, its offline stand-in, licence.
+    """
+    import pandas as pd
 
     rows = []
     for name in REAL:
-        entry = remote.REGISTRY[name]
+        entry = REGISTRY[name]
         size = sum(f.size for f in entry.files)
         rows.append(
             {
@@ -66,8 +71,15 @@ def catalogue():
 
 
 def overview(datasets):
-    """Returns a pandas DataFrame with one row per loaded dataset: what it stands in for, split
-    sizes, image shape and classes."""
+    """Describes loaded datasets side by side.
+
+    Args:
+        datasets: `Dataset`s, as `load` returns them.
+
+    Returns:
+        A pandas DataFrame with one row per dataset: what it stands in for, split sizes,
+        image shape and classes.
+    """
     import pandas as pd
 
     rows = []
@@ -102,8 +114,9 @@ def load(
         name: one of `names()`: `fashion_mnist`, `flowers` (downloaded under `full`,
             replaced by `digits` and `photos` otherwise), `digits`, `photos`, `faces`.
         profile: the profile; `None` takes the one `labkit.setup` chose.
-        image_size: side of the images in pixels; `None` keeps the dataset's own size
-            (28 for the grayscale sets, 25 for faces) or the profile's for colour photos.
+        image_size: side of the images in pixels, or `(height, width)`; `None` keeps the
+            dataset's own size (28 for the grayscale sets, 25 for faces) or the profile's for
+            colour photos.
         split_cap: at most this many examples in train, validation and test, sampled
             with the class balance kept; `None` takes the profile's cap.
         split_seed: seed of the split and the sampling. Fixed by default, so that every
@@ -116,15 +129,12 @@ def load(
     """
     if name not in names():
         raise bad_choice("name", name, names())
-    if image_size is not None:
-        check_positive("image_size", image_size)
+    image_size = check_image_size("image_size", image_size, optional=True)
+    check_seed("split_seed", split_seed)
     profile = session.active_profile(profile)
-    cap = profile.split_cap if split_cap is None else tuple(split_cap)
-    if cap is not None:
-        if len(cap) != 3:
-            raise ValueError(f"split_cap={split_cap!r} must be three counts: (train, val, test)")
-        for count in cap:
-            check_positive("split_cap", count)
+    cap = profile.split_cap if split_cap is None else check_counts(
+        "split_cap", split_cap, 3, what="the most examples in (train, val, test)"
+    )
 
     notes: list[str] = []
     actual = name
@@ -143,7 +153,7 @@ def load(
     if cap is not None:
         before = {s: len(dataset.splits[s][1]) for s in SPLITS}
         dataset.splits = {
-            s: _stratified_take(*dataset.splits[s], cap[i], split_seed) for i, s in enumerate(SPLITS)
+            s: take_stratified(*dataset.splits[s], cap[i], split_seed) for i, s in enumerate(SPLITS)
         }
         if any(len(dataset.splits[s][1]) < before[s] for s in SPLITS):
             notes.append(f"profile '{profile.name}' caps the splits at {cap[0]}/{cap[1]}/{cap[2]} examples.")
@@ -165,78 +175,24 @@ def _load_embedded(name, profile, image_size, cap, split_seed) -> Dataset:
         splits, class_names = embedded.photos(image_size=size, per_class=per_class, seed=split_seed)
     else:
         x, y, class_names = getattr(embedded, name)(image_size=size)
-        splits = _split(x, y, split_seed)
-    return Dataset(
-        name=name,
-        requested=name,
-        title=spec.title,
-        source=spec.source,
-        licence=spec.licence,
-        class_names=class_names,
-        splits=splits,
-        profile=profile.name,
-    )
+        splits = split_three(x, y, split_seed)
+    return Dataset(name=name, requested=name, title=spec.title, source=spec.source, licence=spec.licence,
+                   class_names=class_names, splits=splits, profile=profile.name)
 
 
 def _load_real(name, profile, image_size, split_seed, cache_dir, progress) -> Dataset:
     from labkit.data import remote
 
-    entry = remote.REGISTRY[name]
+    entry = REGISTRY[name]
     size = image_size or (None if name == "fashion_mnist" else profile.image_size)
-    arrays, class_names = remote.load(
-        name, resolve_cache_dir(cache_dir), image_size=None if size is None else (size, size), progress=progress
-    )
+    arrays, class_names = remote.load(name, resolve_cache_dir(cache_dir), image_size=size, progress=progress)
     x, y = arrays["train"]
     x = x.astype(np.float32) / 255.0
     if "test" in arrays:
         x_test, y_test = arrays["test"]
-        x_train, y_train, x_val, y_val = _split_two(x, y, VAL_FRACTION, split_seed)
-        splits = {
-            "train": (x_train, y_train),
-            "val": (x_val, y_val),
-            "test": (x_test.astype(np.float32) / 255.0, y_test.astype(np.int64)),
-        }
+        train, val = split_off(x, y, VAL_FRACTION, split_seed)
+        splits = {"train": train, "val": val, "test": (x_test.astype(np.float32) / 255.0, y_test.astype(np.int64))}
     else:
-        splits = _split(x, y, split_seed)
-    return Dataset(
-        name=name,
-        requested=name,
-        title=entry.title,
-        source=entry.homepage,
-        licence=entry.licence,
-        class_names=list(class_names),
-        splits=splits,
-        profile=profile.name,
-    )
-
-
-def _split_two(x, y, fraction, seed):
-    from sklearn.model_selection import train_test_split
-
-    try:
-        x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
-    except ValueError:  # too few examples per class to stratify: a plain random split
-        x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, random_state=seed)
-    return x_a, y_a.astype(np.int64), x_b, y_b.astype(np.int64)
-
-
-def _split(x, y, seed) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Splits into train / val / test with the class balance kept."""
-    held_out = VAL_FRACTION + TEST_FRACTION
-    x_train, y_train, x_rest, y_rest = _split_two(x, y, held_out, seed)
-    x_val, y_val, x_test, y_test = _split_two(x_rest, y_rest, TEST_FRACTION / held_out, seed)
-    return {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)}
-
-
-def _stratified_take(x, y, count, seed):
-    """Returns at most `count` examples, each class keeping its share."""
-    if len(y) <= count:
-        return x, y
-    from sklearn.model_selection import train_test_split
-
-    try:
-        keep, _ = train_test_split(np.arange(len(y)), train_size=count, stratify=y, random_state=seed)
-    except ValueError:  # fewer examples than classes in the cap: plain sampling
-        keep = np.random.default_rng(seed).choice(len(y), size=count, replace=False)
-    keep = np.sort(keep)
-    return x[keep], y[keep]
+        splits = split_three(x, y, split_seed)
+    return Dataset(name=name, requested=name, title=entry.title, source=entry.homepage, licence=entry.licence,
+                   class_names=list(class_names), splits=splits, profile=profile.name)

@@ -9,6 +9,11 @@ import numpy as np
 SPLITS = ("train", "val", "test")
 
 
+def _part(split: str, index: int, doc: str) -> property:
+    """A read-only attribute for the images (index 0) or labels (index 1) of one split."""
+    return property(lambda self: self.splits[split][index], doc=doc)
+
+
 @dataclass
 class Dataset:
     """Images and integer labels in three splits, with what a reader needs to know about them.
@@ -37,29 +42,12 @@ class Dataset:
     profile: str
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def x_train(self) -> np.ndarray:
-        return self.splits["train"][0]
-
-    @property
-    def y_train(self) -> np.ndarray:
-        return self.splits["train"][1]
-
-    @property
-    def x_val(self) -> np.ndarray:
-        return self.splits["val"][0]
-
-    @property
-    def y_val(self) -> np.ndarray:
-        return self.splits["val"][1]
-
-    @property
-    def x_test(self) -> np.ndarray:
-        return self.splits["test"][0]
-
-    @property
-    def y_test(self) -> np.ndarray:
-        return self.splits["test"][1]
+    x_train = _part("train", 0, "The training images.")
+    y_train = _part("train", 1, "The training labels.")
+    x_val = _part("val", 0, "The validation images.")
+    y_val = _part("val", 1, "The validation labels.")
+    x_test = _part("test", 0, "The test images.")
+    y_test = _part("test", 1, "The test labels.")
 
     @property
     def num_classes(self) -> int:
@@ -76,7 +64,11 @@ class Dataset:
         return self.name != self.requested
 
     def counts(self):
-        """Returns a pandas DataFrame of examples per class (rows) and split (columns)."""
+        """Counts the examples of each class in each split.
+
+        Returns:
+            A pandas DataFrame, one row per class and one column per split.
+        """
         import pandas as pd
 
         table = {
@@ -86,7 +78,12 @@ class Dataset:
         return frame
 
     def describe(self):
-        """Returns a pandas DataFrame with one row per split: examples, image shape, range."""
+        """Describes each split.
+
+        Returns:
+            A pandas DataFrame with one row per split: examples, image shape, classes, the
+            fewest and most examples per class, pixel range.
+        """
         import pandas as pd
 
         rows = []
@@ -106,7 +103,11 @@ class Dataset:
         return pd.DataFrame(rows).set_index("split")
 
     def summary(self) -> str:
-        """Returns a few lines saying what was loaded and why."""
+        """Says what was loaded and why.
+
+        Returns:
+            A few lines: title, source, licence, split sizes, image shape, classes, notes.
+        """
         sizes = " / ".join(f"{len(self.splits[s][0])} {s}" for s in SPLITS)
         lines = [
             f"{self.name}: {self.title}",
@@ -123,13 +124,27 @@ class Dataset:
         return f"Dataset({self.name!r}, {sizes}, input_shape={self.input_shape}, profile={self.profile!r})"
 
     def plot_class_distribution(self, **kwargs):
-        """Draws the examples per class and split as a bar chart (see `labkit.plots`)."""
-        from labkit import plots
+        """Draws the examples per class and split as a bar chart.
+
+        Args:
+            **kwargs: the options of `labkit.vis.plots.class_distribution`.
+
+        Returns:
+            The matplotlib Figure.
+        """
+        from labkit.vis import plots
 
         return plots.class_distribution(self, **kwargs)
 
     def plot_samples(self, **kwargs):
-        """Draws a grid of sample images per class (see `labkit.plots`)."""
-        from labkit import plots
+        """Draws a grid of sample images per class.
+
+        Args:
+            **kwargs: the options of `labkit.vis.plots.sample_grid`.
+
+        Returns:
+            The matplotlib Figure.
+        """
+        from labkit.vis import plots
 
         return plots.sample_grid(self, **kwargs)

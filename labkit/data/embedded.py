@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.errors import bad_choice, check_positive
+from labkit.data.pipeline import resize
+from labkit.errors import bad_choice, check_image_size, check_positive
 
 Arrays = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -109,42 +110,42 @@ SPECS: dict[str, EmbeddedSpec] = {
 }
 
 
-def _resize_all(images: np.ndarray, size: int) -> np.ndarray:
-    """Resizes N×H×W(×C) float images in [0, 1] to N×size×size×C float32."""
-    from skimage.transform import resize
+def digits(*, image_size=28) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Loads scikit-learn's handwritten digits.
 
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.shape[1:3] == (size, size):
-        return images.astype(np.float32)
-    out = np.empty((len(images), size, size, images.shape[-1]), dtype=np.float32)
-    for i, image in enumerate(images):
-        out[i] = resize(image, (size, size), order=1, anti_aliasing=True, preserve_range=True)
-    return np.clip(out, 0.0, 1.0)
+    Args:
+        image_size: the side in pixels, or `(height, width)`, to resize the 8×8 digits to.
 
-
-def digits(*, image_size: int = 28) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Returns scikit-learn's digits as `(x, y, class_names)`, x float32 N×S×S×1 in [0, 1]."""
+    Returns:
+        `(x, y, class_names)`: x float32 N×H×W×1 in [0, 1], y int64, names `"0"` … `"9"`.
+    """
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    x = _resize_all(bunch.images / 16.0, image_size)
+    x = resize(bunch.images / 16.0, image_size)
     return x, bunch.target.astype(np.int64), [str(d) for d in range(10)]
 
 
-def faces(*, image_size: int = 25) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Returns `lfw_subset` as `(x, y, class_names)`: label 1 for the first 100 (faces)."""
+def faces(*, image_size=25) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Loads scikit-image's `lfw_subset`: faces (label 1, the first 100) and non-faces.
+
+    Args:
+        image_size: the side in pixels, or `(height, width)`.
+
+    Returns:
+        `(x, y, class_names)`: x float32 N×H×W×1 in [0, 1], y int64, `["non-face", "face"]`.
+    """
     from skimage.data import lfw_subset
 
     images = lfw_subset()
     y = np.zeros(len(images), dtype=np.int64)
     y[: len(images) // 2] = 1
-    return _resize_all(images, image_size), y, ["non-face", "face"]
+    return resize(images, image_size), y, ["non-face", "face"]
 
 
 def photos(
     *,
-    image_size: int = 64,
+    image_size=64,
     per_class: tuple[int, int, int] = (240, 60, 60),
     classes: tuple[str, ...] | None = None,
     strips: tuple[float, float, float] = (0.6, 0.2, 0.2),
@@ -154,7 +155,7 @@ def photos(
     """Cuts square crops out of the bundled photographs.
 
     Args:
-        image_size: side of the returned crops, in pixels.
+        image_size: side of the returned crops in pixels, or `(height, width)`.
         per_class: crops per photograph for train, validation and test.
         classes: which photographs (keys of `PHOTOS`); `None` takes all, in that order.
         strips: fractions of each photograph's width given to train, validation and test.
@@ -170,7 +171,7 @@ def photos(
     for name in classes:
         if name not in PHOTOS:
             raise bad_choice("classes", name, PHOTOS)
-    check_positive("image_size", image_size)
+    size = check_image_size("image_size", image_size)
     for count in per_class:
         check_positive("per_class", count)
     rng = np.random.default_rng(seed)
@@ -181,22 +182,30 @@ def photos(
         if pixels.dtype != np.uint8:
             pixels = (np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)
         photo = Image.fromarray(pixels)
-        width, height = photo.size
         for split_index, (split, count) in enumerate(zip(out, per_class)):
-            left, right = (int(round(e * width)) for e in edges[split_index : split_index + 2])
-            largest = min(right - left, height)
-            for _ in range(count):
-                side = int(rng.integers(max(8, int(min_scale * largest)), largest + 1))
-                x0 = int(rng.integers(left, right - side + 1))
-                y0 = int(rng.integers(0, height - side + 1))
-                crop = photo.resize(
-                    (image_size, image_size), Image.Resampling.BILINEAR, box=(x0, y0, x0 + side, y0 + side)
-                )
-                if rng.random() < 0.5:
-                    crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-                out[split].append((np.asarray(crop, dtype=np.float32) / 255.0, label))
+            strip = edges[split_index : split_index + 2]
+            out[split] += [(crop, label) for crop in _crops(photo, strip, count, size, min_scale, rng)]
     arrays = {
         split: (np.stack([c for c, _ in items]), np.array([l for _, l in items], dtype=np.int64))
         for split, items in out.items()
     }
     return arrays, list(classes)
+
+
+def _crops(photo, strip, count: int, size: tuple[int, int], min_scale: float, rng) -> list[np.ndarray]:
+    """Random square crops of one vertical strip of a photograph, resized to `size`, half mirrored."""
+    from PIL import Image
+
+    width, height = photo.size
+    left, right = (int(round(e * width)) for e in strip)
+    largest = min(right - left, height)
+    crops = []
+    for _ in range(count):
+        side = int(rng.integers(max(8, int(min_scale * largest)), largest + 1))
+        x0 = int(rng.integers(left, right - side + 1))
+        y0 = int(rng.integers(0, height - side + 1))
+        crop = photo.resize((size[1], size[0]), Image.Resampling.BILINEAR, box=(x0, y0, x0 + side, y0 + side))
+        if rng.random() < 0.5:
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        crops.append(np.asarray(crop, dtype=np.float32) / 255.0)
+    return crops

@@ -1,0 +1,139 @@
+"""Readers of the real datasets' file formats: gzipped IDX files, and archives of class folders."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import shutil
+import struct
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from labkit.data.pipeline import resize
+from labkit.errors import ParameterError, check_image_size
+
+__all__ = ["read_class_folders", "read_idx"]
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+# IDX type codes (third byte of the magic number) and the big-endian numpy dtype of each.
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Reads a gzipped IDX file (the format of MNIST and Fashion-MNIST).
+
+    Args:
+        path: the `.gz` file.
+
+    Returns:
+        The array, with the shape and element type given in the file's header
+        (e.g. uint8 of shape (N, 28, 28) for images, (N,) for labels).
+
+    Raises:
+        ValueError: the file is not gzip, or its header or length is not that of an IDX file.
+    """
+    path = Path(path)
+    try:
+        with gzip.open(path, "rb") as stream:
+            data = stream.read()
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{path} is not a readable gzip file: {error}") from None
+    if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] not in _IDX_DTYPES:
+        magic = data[:4].hex() or "(empty)"
+        raise ValueError(f"{path} is not an IDX file: bad magic number {magic}")
+    ndim = data[3]
+    start = 4 + 4 * ndim
+    if ndim == 0 or len(data) < start:
+        raise ValueError(f"{path} has a truncated IDX header ({ndim} dimensions declared)")
+    shape = struct.unpack(f">{ndim}I", data[4:start])
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    expected = math.prod(shape) * dtype.itemsize
+    if len(data) - start != expected:
+        raise ValueError(
+            f"{path} holds {len(data) - start} bytes of data, but its IDX header "
+            f"(shape {shape}, {dtype.name}) needs {expected}"
+        )
+    array = np.frombuffer(data, dtype=dtype, offset=start).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+def read_class_folders(
+    archive: str | os.PathLike,
+    extract_to: str | os.PathLike,
+    *,
+    image_size: tuple[int, int] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Extracts a `.tgz` of one folder of images per class, and reads the images.
+
+    The archive is extracted once: into a temporary folder beside `extract_to`, renamed into
+    place when complete. If `extract_to` exists, extraction is skipped. The class folders are
+    the sub-folders of `extract_to`, or of its only folder (as in `flower_photos/daisy/...`).
+
+    Args:
+        archive: the `.tgz` (or `.tar`) file.
+        extract_to: the folder to extract into.
+        image_size: the side, or `(height, width)`, to resize every image to; None keeps the
+            sizes, which must then all be equal.
+
+    Returns:
+        `(x, y, class_names)`: uint8 images of shape (N, height, width, 3) in RGB, int64
+        labels indexing `class_names`, and the class names sorted alphabetically.
+    """
+    image_size = check_image_size("image_size", image_size, optional=True)
+    root = Path(extract_to)
+    if not root.is_dir():
+        _extract(Path(archive), root)
+    folders = [p for p in root.iterdir() if p.is_dir()]
+    if len(folders) == 1 and not any(p.suffix.lower() in _IMAGE_SUFFIXES for p in root.iterdir()):
+        root = folders[0]
+    class_names = sorted(p.name for p in root.iterdir() if p.is_dir())
+    images, labels = [], []
+    for label, class_name in enumerate(class_names):
+        for file in sorted((root / class_name).iterdir()):
+            if file.suffix.lower() in _IMAGE_SUFFIXES:
+                images.append(_read_image(file, image_size))
+                labels.append(label)
+    if not images:
+        raise ValueError(f"{archive} holds no images in class folders")
+    sizes = {image.shape for image in images}
+    if len(sizes) > 1:
+        raise ParameterError(
+            f"image_size=None, but the images of {archive} have different sizes; "
+            "pass image_size=(height, width), e.g. (180, 180)"
+        )
+    return np.stack(images), np.asarray(labels, dtype=np.int64), class_names
+
+
+def _extract(archive: Path, destination: Path) -> None:
+    """Extracts `archive` into a temporary folder beside `destination`, then renames it."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
+    tmp = Path(tmp)
+    try:
+        with tarfile.open(archive) as tar:
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(tmp, filter="data")
+            else:  # Python < 3.10.12 / 3.11.4: keep only plain files and folders inside `tmp`.
+                members = [
+                    m for m in tar.getmembers()
+                    if (m.isfile() or m.isdir())
+                    and (tmp / m.name).resolve().is_relative_to(tmp.resolve())
+                ]
+                tar.extractall(tmp, members=members)
+        os.replace(tmp, destination)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _read_image(path: Path, image_size: tuple[int, int] | None) -> np.ndarray:
+    """Reads one image file as an RGB uint8 array, resized to `image_size` when given."""
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return pixels if image_size is None else resize(pixels[None], image_size)[0]
