@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
-from labkit.errors import ParameterError, check_positive
+from labkit.errors import ParameterError, check_choice, check_positive
 
 
 def predict_labels(model, x, *, batch_size: int = 256, training_mode: bool = False) -> np.ndarray:
-    """Returns the most probable class of each image, as int64.
+    """Predicts the most probable class of each image.
 
     A single sigmoid output is read as the probability of class 1 (AutoKeras exports binary
     classifiers so).
@@ -20,6 +23,9 @@ def predict_labels(model, x, *, batch_size: int = 256, training_mode: bool = Fal
         training_mode: predict as in training: BatchNormalization normalises with each batch's own
             statistics instead of its moving averages (and dropout is on). A diagnostic: a large
             gap to the usual prediction means the moving averages have not converged.
+
+    Returns:
+        The labels, int64.
     """
     check_positive("batch_size", batch_size)
     if training_mode:
@@ -35,10 +41,20 @@ def predict_labels(model, x, *, batch_size: int = 256, training_mode: bool = Fal
 
 
 def accuracy(y_true, y_pred) -> float:
-    """Returns the fraction of `y_pred` equal to `y_true`."""
+    """Computes the fraction of correct labels.
+
+    Args:
+        y_true: the true labels.
+        y_pred: the predicted labels, as many.
+
+    Returns:
+        The fraction of `y_pred` equal to `y_true`.
+    """
     y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
     if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise ParameterError(f"y_pred has {y_pred.size} labels for {y_true.size} true labels; they must match and not be empty")
+        raise ParameterError(
+            f"y_pred has {y_pred.size} labels for {y_true.size} true labels; they must match and not be empty"
+        )
     return float((y_true == y_pred).mean())
 
 
@@ -51,7 +67,7 @@ def scorecard(
     inference_seconds: float,
     search_seconds: float | None = None,
 ) -> dict[str, float | int | None]:
-    """Returns the numbers by which two classifiers are compared, under the same names for every model.
+    """Gathers the numbers by which two classifiers are compared, under the same names for every model.
 
     Args:
         y_true: the test labels.
@@ -60,6 +76,9 @@ def scorecard(
         training_seconds: wall time of training the model that is scored.
         inference_seconds: prediction wall time per image (`labkit.train.inference_seconds`).
         search_seconds: wall time of the search that found the model, if any.
+
+    Returns:
+        `{"test accuracy", "parameters", "training s", "search s", "inference ms/image"}`.
     """
     from labkit.models import parameter_counts
 
@@ -69,4 +88,80 @@ def scorecard(
         "training s": float(training_seconds),
         "search s": None if search_seconds is None else float(search_seconds),
         "inference ms/image": 1000.0 * float(inference_seconds),
+    }
+
+
+@dataclass
+class Scored:
+    """A model scored on a test split.
+
+    Attributes:
+        labels: its predicted test labels.
+        card: its `scorecard`.
+    """
+
+    labels: np.ndarray
+    card: dict
+
+
+def score(model, dataset, *, training_seconds: float, search_seconds: float | None = None,
+          predict=None, batch_size: int = 256) -> Scored:
+    """Predicts a dataset's test split with a model, times the prediction, and fills its scorecard.
+
+    Args:
+        model: a trained `keras.Model`.
+        dataset: a `labkit.data.Dataset`.
+        training_seconds: wall time of training the model.
+        search_seconds: wall time of the search that found it, if any.
+        predict: a function from images to integer labels, instead of `predict_labels(model, ...)`
+            (an AutoKeras search decodes its own labels).
+        batch_size: images per prediction batch.
+
+    Returns:
+        A `Scored` with the labels and the scorecard.
+    """
+    from labkit.train import inference_seconds
+
+    if predict is None:
+        def predict(images):
+            return predict_labels(model, images, batch_size=batch_size)
+
+    labels = predict(dataset.x_test)
+    seconds = inference_seconds(model, dataset.x_test, batch_size=batch_size, predict=predict)
+    card = scorecard(dataset.y_test, labels, model=model, training_seconds=training_seconds,
+                     inference_seconds=seconds, search_seconds=search_seconds)
+    return Scored(labels=labels, card=card)
+
+
+def batchnorm_diagnosis(model, dataset, *, history: dict, epochs: int, batch_size: int, split: str = "test") -> dict:
+    """Tells how much of a model's gap between training and test accuracy batch normalisation explains.
+
+    In training, BatchNormalization normalises with each batch's statistics; at inference, with
+    moving averages that move by 1 % per step. After few steps they are still far from the real
+    statistics, and a model that fits its training data scores near chance at inference.
+    Predicting in training mode (batch statistics) shows how much of the gap that explains.
+
+    Args:
+        model: the trained `keras.Model`.
+        dataset: a `labkit.data.Dataset`.
+        history: the fit's per-epoch metrics (with `"accuracy"`).
+        epochs: epochs the model trained.
+        batch_size: the batch size it trained with.
+        split: the split to score.
+
+    Returns:
+        The training accuracy of the last epoch, the accuracy with moving averages and with batch
+        statistics, the epochs and the gradient steps.
+    """
+    check_choice("split", split, dataset.splits)
+    check_positive("epochs", epochs)
+    check_positive("batch_size", batch_size)
+    x, y = dataset.splits[split]
+    steps_per_epoch = math.ceil(len(dataset.y_train) / batch_size)
+    return {
+        "training accuracy, last epoch": float(history["accuracy"][-1]),
+        f"{split} accuracy, moving averages (inference)": accuracy(y, predict_labels(model, x)),
+        f"{split} accuracy, batch statistics (training mode)": accuracy(y, predict_labels(model, x, training_mode=True)),
+        "epochs run": int(epochs),
+        f"training steps (batches of {batch_size})": int(epochs) * steps_per_epoch,
     }

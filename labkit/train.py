@@ -1,11 +1,20 @@
-"""Training and evaluation with the profile's defaults, timed, with the history kept as a table."""
+"""Training with the profile's defaults: one path for every fit, timed, bounded by a deadline, recorded.
+
+Every model that labkit trains (a plain `fit`, a sweep trial, a keras-tuner search trial, an
+AutoKeras trial) carries a `FitLog` callback. It measures the wall time of each fit, stops
+training at a deadline, and keeps each fit's per-epoch history, so that every table and curve in
+the course comes from the same code.
+"""
 
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 
-from labkit.errors import ParameterError, check_choice, check_positive, check_seconds
+import keras
+
+from labkit.errors import ParameterError, check_choice, check_number, check_positive, check_seconds
 
 # The Keras optimizers the seed reports compared, by their Keras class names in lower case.
 OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamax", "ftrl", "nadam", "rmsprop", "sgd")
@@ -22,25 +31,25 @@ _OPTIMIZER_CLASSES = {
 
 
 def optimizer(name: str = "adam", *, learning_rate: float | None = None, **options):
-    """Returns a Keras optimizer by name.
+    """Makes a Keras optimizer by name.
 
     Args:
         name: one of `OPTIMIZERS` (case does not matter).
         learning_rate: `None` keeps Keras' default for that optimizer.
         **options: other arguments of the optimizer's class, such as `momentum` for SGD.
-    """
-    import keras
 
+    Returns:
+        A new `keras.optimizers.Optimizer`.
+    """
     key = str(name).lower()
     check_choice("optimizer", key, OPTIMIZERS)
     if learning_rate is not None:
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
-            raise ParameterError(f"learning_rate={learning_rate!r} must be a number greater than 0")
-        options["learning_rate"] = float(learning_rate)
+        options["learning_rate"] = check_number("learning_rate", learning_rate)
     return getattr(keras.optimizers, _OPTIMIZER_CLASSES[key])(**options)
 
 
-def compile_classifier(model, *, optimizer_name: str = "adam", learning_rate: float | None = None, top_k: int | None = None):
+def compile_classifier(model, *, optimizer_name: str = "adam", learning_rate: float | None = None,
+                       top_k: int | None = None, **options):
     """Compiles a softmax classifier for integer labels, with accuracy (and top-k accuracy).
 
     Args:
@@ -48,18 +57,17 @@ def compile_classifier(model, *, optimizer_name: str = "adam", learning_rate: fl
         optimizer_name: one of `OPTIMIZERS`.
         learning_rate: `None` keeps the optimizer's default.
         top_k: also report `top_k` accuracy (as `top_k_accuracy`) when given.
+        **options: other arguments of the optimizer, such as `momentum`.
 
     Returns:
         The model, compiled.
     """
-    import keras
-
     metrics = ["accuracy"]
     if top_k is not None:
         check_positive("top_k", top_k)
         metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=top_k, name="top_k_accuracy"))
     model.compile(
-        optimizer=optimizer(optimizer_name, learning_rate=learning_rate),
+        optimizer=optimizer(optimizer_name, learning_rate=learning_rate, **options),
         loss="sparse_categorical_crossentropy",
         metrics=metrics,
     )
@@ -68,20 +76,27 @@ def compile_classifier(model, *, optimizer_name: str = "adam", learning_rate: fl
 
 @dataclass
 class Fit:
-    """What `fit` returns.
+    """One call of `model.fit`, as a `FitLog` recorded it.
 
     Attributes:
-        history: per-epoch metrics, as `keras.callbacks.History.history` (name -> list).
+        history: per-epoch metrics, as `keras.callbacks.History.history` (name -> list), every
+            list one value per epoch: NaN where a metric was not computed (validation skipped).
         epochs: epochs run (fewer than asked when a callback stopped training early).
-        seconds: wall time of `model.fit`.
+        seconds: wall time of the fit.
+        stopped_by_deadline: whether the deadline ended it.
     """
 
     history: dict[str, list[float]] = field(default_factory=dict)
     epochs: int = 0
     seconds: float = 0.0
+    stopped_by_deadline: bool = False
 
     def frame(self):
-        """Returns the history as a pandas DataFrame, one row per epoch (numbered from 1)."""
+        """Tabulates the history.
+
+        Returns:
+            A pandas DataFrame, one row per epoch (numbered from 1), one column per metric.
+        """
         import pandas as pd
 
         frame = pd.DataFrame(self.history)
@@ -89,15 +104,98 @@ class Fit:
         return frame
 
 
-def fit(
-    model,
-    dataset,
-    *,
-    epochs: int | None = None,
-    batch_size: int = 32,
-    callbacks=(),
-    verbose: int = 0,
-) -> Fit:
+class FitLog(keras.callbacks.Callback):
+    """Times every fit it is given to, stops them at a deadline, and keeps their histories.
+
+    keras-tuner deep-copies the callbacks of each trial; a `FitLog` is shared instead, so that
+    the object the caller holds sees every trial's fit.
+
+    Args:
+        deadline_seconds: seconds from now after which training stops at the next epoch end;
+            `None`: never.
+        oracle: a keras-tuner (or AutoKeras) oracle that must also stop starting new trials at
+            the deadline.
+
+    Attributes:
+        fits: one `Fit` per call of `model.fit`, in order.
+        expired: whether the deadline has passed and stopped a fit.
+    """
+
+    def __init__(self, *, deadline_seconds: float | None = None, oracle=None):
+        super().__init__()
+        check_seconds("deadline_seconds", deadline_seconds, optional=True)
+        self._end = None if deadline_seconds is None else time.monotonic() + float(deadline_seconds)
+        # A weak reference: the oracle owns the tuner that owns this callback.
+        self._oracle = None if oracle is None else weakref.ref(oracle)
+        self._started = 0.0
+        self.fits: list[Fit] = []
+        self.expired = False
+
+    def __deepcopy__(self, memo):
+        return self
+
+    @property
+    def last(self) -> Fit:
+        """The most recent fit."""
+        return self.fits[-1]
+
+    def on_train_begin(self, logs=None):
+        self._started = time.perf_counter()
+        self.fits.append(Fit())
+
+    def on_epoch_end(self, epoch, logs=None):
+        fit = self.last
+        logs = logs or {}
+        for name in logs:
+            if name not in fit.history:  # a metric seen for the first time
+                fit.history[name] = [float("nan")] * fit.epochs
+        for name, values in fit.history.items():
+            values.append(float(logs.get(name, float("nan"))))
+        fit.epochs += 1
+        fit.seconds = time.perf_counter() - self._started
+        if self._end is None or time.monotonic() < self._end:
+            return
+        self.model.stop_training = True
+        self.expired = fit.stopped_by_deadline = True
+        oracle = self._oracle() if self._oracle is not None else None
+        if oracle is not None:
+            oracle.max_trials = len(oracle.trials)
+
+    def on_train_end(self, logs=None):
+        self.last.seconds = time.perf_counter() - self._started
+
+
+def fit_arguments(dataset, *, epochs: int, batch_size: int, callbacks=(), verbose: int = 0, **more) -> dict:
+    """The arguments of every fit in labkit: train split, validation split, epochs, batch size, callbacks.
+
+    `fit`, the sweeps (`tuner.search(**...)`) and AutoKeras (`auto_model.fit(**...)`) all take them,
+    so that every model of the course is trained on the same splits in the same way.
+
+    Args:
+        dataset: a `labkit.data.Dataset`.
+        epochs: epochs to train.
+        batch_size: examples per gradient step.
+        callbacks: Keras callbacks (one of them a `FitLog`).
+        verbose: Keras' verbosity.
+        **more: other arguments of `model.fit`, such as `validation_freq`.
+
+    Returns:
+        Keyword arguments for `model.fit`.
+    """
+    return dict(
+        x=dataset.x_train,
+        y=dataset.y_train,
+        validation_data=(dataset.x_val, dataset.y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=list(callbacks),
+        verbose=verbose,
+        **more,
+    )
+
+
+def fit(model, dataset, *, epochs: int | None = None, batch_size: int = 32, callbacks=(), verbose: int = 0,
+        deadline_seconds: float | None = None, validation_freq: int = 1) -> Fit:
     """Trains a compiled Keras model on a dataset's train split, validating on its val split.
 
     Args:
@@ -105,11 +203,13 @@ def fit(
         dataset: a `labkit.data.Dataset`.
         epochs: epochs to train; `None` takes the profile's default (`labkit.setup`).
         batch_size: examples per gradient step.
-        callbacks: Keras callbacks, such as `keras.callbacks.EarlyStopping`.
+        callbacks: more Keras callbacks, such as `keras.callbacks.EarlyStopping`.
         verbose: Keras' verbosity: 0 silent (the default, for clean pages), 1 a progress bar.
+        deadline_seconds: stop at the first epoch end after this many seconds; `None`: never.
+        validation_freq: validate every this many epochs (the last epoch is always validated).
 
     Returns:
-        A `Fit` with the history and the wall time.
+        The `Fit`: history, epochs run, wall time.
     """
     if epochs is None:
         from labkit.session import active_profile
@@ -117,26 +217,29 @@ def fit(
         epochs = active_profile().epochs
     check_positive("epochs", epochs)
     check_positive("batch_size", batch_size)
+    check_positive("validation_freq", validation_freq)
     check_choice("verbose", verbose, (0, 1, 2))
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", True):
         raise ParameterError("model must be compiled first: call model.compile(optimizer=..., loss=..., metrics=[...])")
-    started = time.perf_counter()
-    history = model.fit(
-        dataset.x_train,
-        dataset.y_train,
-        validation_data=(dataset.x_val, dataset.y_val),
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=list(callbacks),
-        verbose=verbose,
-    )
-    seconds = time.perf_counter() - started
-    values = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-    return Fit(history=values, epochs=len(next(iter(values.values()), [])), seconds=seconds)
+    log = FitLog(deadline_seconds=deadline_seconds)
+    validate = [e for e in range(1, epochs + 1) if e % validation_freq == 0 or e == epochs]
+    model.fit(**fit_arguments(dataset, epochs=epochs, batch_size=batch_size, callbacks=[*callbacks, log],
+                              verbose=verbose, validation_freq=validate))
+    return log.last
 
 
 def evaluate(model, dataset, *, split: str = "test", batch_size: int = 256) -> dict[str, float]:
-    """Returns the model's compiled metrics on one split, such as `{"loss": ..., "accuracy": ...}`."""
+    """Scores a model with its compiled metrics on one split.
+
+    Args:
+        model: a compiled `keras.Model`.
+        dataset: a `labkit.data.Dataset`.
+        split: `"train"`, `"val"` or `"test"`.
+        batch_size: images per batch.
+
+    Returns:
+        The metrics by name, such as `{"loss": ..., "accuracy": ...}`.
+    """
     check_choice("split", split, dataset.splits)
     check_positive("batch_size", batch_size)
     x, y = dataset.splits[split]
@@ -145,13 +248,16 @@ def evaluate(model, dataset, *, split: str = "test", batch_size: int = 256) -> d
 
 
 def inference_seconds(model, x, *, batch_size: int = 256, predict=None) -> float:
-    """Returns the wall time of prediction per image, after one warm-up batch.
+    """Times prediction per image, after one warm-up batch.
 
     Args:
         model: a `keras.Model` (ignored when `predict` is given).
         x: the images to predict.
         batch_size: images per prediction batch.
         predict: a function of `x` to time instead of `model.predict` (AutoKeras' decoding, say).
+
+    Returns:
+        Wall time per image, in seconds.
     """
     check_positive("batch_size", batch_size)
     if predict is None:
@@ -162,36 +268,3 @@ def inference_seconds(model, x, *, batch_size: int = 256, predict=None) -> float
     started = time.perf_counter()
     predict(x)
     return (time.perf_counter() - started) / len(x)
-
-
-def deadline(seconds: float | None, *, oracle=None):
-    """Returns a Keras callback that stops training once `seconds` have passed since its creation.
-
-    With a keras-tuner (or AutoKeras) `oracle`, it also stops the search from starting new
-    trials: the trial under way ends at the end of its epoch, and the search closes. `None`
-    seconds returns a callback that never stops anything.
-    """
-    import weakref
-
-    import keras
-
-    check_seconds("seconds", seconds, optional=True)
-    end = None if seconds is None else time.monotonic() + float(seconds)
-    # A weak reference survives the deep copies that keras-tuner makes of callbacks.
-    oracle_ref = None if oracle is None else weakref.ref(oracle)
-
-    class Deadline(keras.callbacks.Callback):
-        """Stops training (and a search's new trials) at a fixed time."""
-
-        expired = False
-
-        def on_epoch_end(self, epoch, logs=None):
-            if end is None or time.monotonic() < end:
-                return
-            self.model.stop_training = True
-            Deadline.expired = True
-            tuner_oracle = oracle_ref() if oracle_ref is not None else None
-            if tuner_oracle is not None:
-                tuner_oracle.max_trials = len(tuner_oracle.trials)
-
-    return Deadline()

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit import automl, data, evaluation
+from labkit import data, evaluation
+from labkit.search import automl
 from labkit.errors import ParameterError
 
 

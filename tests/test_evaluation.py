@@ -2,7 +2,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from labkit import evaluation, models, plots
+from labkit import evaluation, models
+from labkit.vis import plots
 from labkit.errors import ParameterError
 
 matplotlib.use("Agg")

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import labkit
-from labkit import data, models, sweeps, train
+from labkit import data, models, stats, train
+from labkit.search import designs, sweeps
 from labkit.errors import ParameterError
 
 # keras-tuner 1.4.8 calls threading.currentThread(), which Python 3.11 deprecates.
@@ -260,7 +261,8 @@ import sys
 import keras
 
 import labkit
-from labkit import data, sweeps, train
+from labkit import data, train
+from labkit.search import sweeps
 
 directory, build_dir, table = sys.argv[1:]
 labkit.setup("smoke", seed=0, notebook="99_sweeps", build_dir=build_dir, quiet=True)
@@ -329,7 +331,7 @@ def test_a_chief_and_a_worker_share_the_trials(tmp_path):
 def test_repeat_varies_only_the_seed_and_spread_summarises_it(tmp_path):
     import keras
 
-    from labkit import data, sweeps as sw, train
+    from labkit import data, train
 
     labkit.setup("smoke", notebook="99_repeat", build_dir=tmp_path, quiet=True)
     faces = data.load("faces")
@@ -338,22 +340,22 @@ def test_repeat_varies_only_the_seed_and_spread_summarises_it(tmp_path):
         model = keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(units, activation="relu"), keras.layers.Dense(2, activation="softmax")])
         return train.compile_classifier(model)
 
-    runs = sw.repeat(build, {"small": {"units": 2}, "wide": {"units": 16}}, dataset=faces, seeds=(0, 1, 0), epochs=2)
+    runs = stats.repeat(build, {"small": {"units": 2}, "wide": {"units": 16}}, dataset=faces, seeds=(0, 1, 0), epochs=2)
     assert runs["configuration"].tolist() == ["small"] * 3 + ["wide"] * 3
     small = runs[runs.configuration == "small"]
     assert small["test_accuracy"].iloc[0] == small["test_accuracy"].iloc[2]  # same seed, same run
     assert runs[["val_accuracy", "test_accuracy"]].stack().between(0, 1).all()
-    table = sw.spread(runs)
+    table = stats.spread(runs)
     assert list(table.index) == ["small", "wide"] and table["runs"].tolist() == [3, 3]
     assert table.loc["small", "min"] <= table.loc["small", "mean"] <= table.loc["small", "max"]
     with pytest.raises(ParameterError, match="configurations="):
-        sw.repeat(build, {}, dataset=faces)
+        stats.repeat(build, {}, dataset=faces)
     with pytest.raises(ParameterError, match="metric='f1'"):
-        sw.spread(runs, metric="f1")
+        stats.spread(runs, metric="f1")
 
 
 def test_one_at_a_time_varies_each_keyword_alone_around_the_baseline():
-    spaces = sweeps.one_at_a_time(
+    spaces = designs.one_at_a_time(
         {"a": "relu", "b": "relu", "c": 3}, {"a": ["relu", "selu", "elu"], "b": ["relu", "selu"], "c": [3]}
     )
     assert spaces == [
@@ -361,7 +363,7 @@ def test_one_at_a_time_varies_each_keyword_alone_around_the_baseline():
         {"a": ["relu"], "b": ["selu"], "c": [3]},
     ]  # c has no alternative: no space of its own
     with pytest.raises(ParameterError, match=r"values='d'.*'a', 'b', 'c'"):
-        sweeps.one_at_a_time({"a": 1, "b": 2, "c": 3}, {"d": [1]})
+        designs.one_at_a_time({"a": 1, "b": 2, "c": 3}, {"d": [1]})
 
 
 def test_run_design_runs_every_part_and_labels_it(tmp_path):
@@ -374,25 +376,25 @@ def test_run_design_runs_every_part_and_labels_it(tmp_path):
         model = keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(units), keras.layers.Dense(2, activation="softmax")])
         return train.compile_classifier(model, learning_rate=rate)
 
-    spaces = sweeps.one_at_a_time({"units": 4, "rate": 0.01}, {"units": [4, 8], "rate": [0.01, 0.1]})
-    table = sweeps.run_design(build, spaces, dataset=faces, directory=tmp_path / "sweeps", name="design", epochs=1, tensorboard=False)
+    spaces = designs.one_at_a_time({"units": 4, "rate": 0.01}, {"units": [4, 8], "rate": [0.01, 0.1]})
+    table = designs.run_design(build, spaces, dataset=faces, directory=tmp_path / "sweeps", name="design", epochs=1, tensorboard=False)
     assert calls == [(4, 0.01), (8, 0.01), (4, 0.1)]
     assert table["part"].tolist() == [0, 0, 1]
     assert table[["units", "rate"]].values.tolist() == [[4, 0.01], [8, 0.01], [4, 0.1]]
     assert (tmp_path / "sweeps" / "design" / "part1").is_dir()
-    assert sweeps.design_tensorboard_command(tmp_path / "sweeps", "design").endswith("/sweeps/design")
+    assert designs.tensorboard_command(tmp_path / "sweeps", "design").endswith("/sweeps/design")
 
 
 def test_plan_builds_each_design():
     baseline = {"a": 1, "b": 2}
     values = {"a": [1, 3], "b": [2, 4]}
-    assert sweeps.plan("grid", baseline, values) == [{"a": [1, 3], "b": [2, 4]}]
-    assert sweeps.plan("one at a time", baseline, values) == [{"a": [1, 3], "b": [2]}, {"a": [1], "b": [4]}]
-    assert sweeps.plan("one only", baseline, values, focus="b") == [{"a": [1], "b": [2, 4]}]
+    assert designs.plan("grid", baseline, values) == [{"a": [1, 3], "b": [2, 4]}]
+    assert designs.plan("one at a time", baseline, values) == [{"a": [1, 3], "b": [2]}, {"a": [1], "b": [4]}]
+    assert designs.plan("one only", baseline, values, focus="b") == [{"a": [1], "b": [2, 4]}]
     with pytest.raises(ParameterError, match=r"design='half'.*'grid', 'one at a time', 'one only'"):
-        sweeps.plan("half", baseline, values)
+        designs.plan("half", baseline, values)
     with pytest.raises(ParameterError, match="focus='c'"):
-        sweeps.plan("one only", baseline, values, focus="c")
+        designs.plan("one only", baseline, values, focus="c")
 
 
 def test_compare_weighs_the_gap_against_the_spread():
@@ -403,11 +405,11 @@ def test_compare_weighs_the_gap_against_the_spread():
             "test_accuracy": [0.90, 0.91, 0.92, 0.95, 0.96, 0.97, 0.80, 0.99, 0.96],
         }
     )
-    clear = sweeps.compare(runs, baseline="base", challenger="wide")
+    clear = stats.compare(runs, baseline="base", challenger="wide")
     assert clear["gap"] == pytest.approx(0.05) and clear["standard_error"] == pytest.approx((2 * 0.01**2 / 3) ** 0.5)
     assert clear["verdict"].startswith("larger")
-    assert sweeps.compare(runs, baseline="base", challenger="noisy")["verdict"].startswith("within")
-    single = sweeps.compare(runs[runs.seed == 0], baseline="base", challenger="wide")
+    assert stats.compare(runs, baseline="base", challenger="noisy")["verdict"].startswith("within")
+    single = stats.compare(runs[runs.seed == 0], baseline="base", challenger="wide")
     assert single["standard_error"] is None and single["verdict"].startswith("unknown")
     with pytest.raises(ParameterError, match="challenger='tall'"):
-        sweeps.compare(runs, baseline="base", challenger="tall")
+        stats.compare(runs, baseline="base", challenger="tall")

@@ -93,17 +93,17 @@ def test_deadline_stops_a_search_from_starting_new_trials(tmp_path, faces):
         return model
 
     tuner = keras_tuner.RandomSearch(build, objective="val_accuracy", max_trials=20, directory=tmp_path, seed=1)
-    budget = train.deadline(1e-6, oracle=tuner.oracle)
+    budget = train.FitLog(deadline_seconds=1e-6, oracle=tuner.oracle)
     tuner.search(faces.x_train, faces.y_train, validation_data=(faces.x_val, faces.y_val), epochs=3, callbacks=[budget], verbose=0)
     assert len(tuner.oracle.trials) == 1
-    assert type(budget).expired
+    assert budget.expired
     (trial,) = tuner.oracle.trials.values()
     assert len(trial.metrics.get_history("val_accuracy")) == 1  # stopped after its first epoch
 
 
 def test_no_deadline_never_stops(tmp_path, faces):
-    budget = train.deadline(None)
+    budget = train.FitLog(deadline_seconds=None)
     result = train.fit(tiny_model(faces), faces, epochs=2, callbacks=[budget])
-    assert result.epochs == 2 and not type(budget).expired
+    assert result.epochs == 2 and not budget.expired
     with pytest.raises(ParameterError, match="seconds=-1"):
-        train.deadline(-1)
+        train.FitLog(deadline_seconds=-1)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import time
 import warnings
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from labkit.errors import check_positive, check_seconds
+from labkit.errors import check_choice, check_positive, check_seconds
 from labkit.session import active_profile
 
 
@@ -52,35 +51,62 @@ class Search:
         return self.trial_seconds.get(self.best_trial, float("nan"))
 
     def predict_labels(self, x, *, batch_size: int = 256) -> np.ndarray:
-        """Returns integer class labels (AutoKeras decodes them as strings)."""
+        """Predicts with the search's best model, decoding AutoKeras' labels.
+
+        Args:
+            x: the images.
+            batch_size: images per batch.
+
+        Returns:
+            Integer class labels (AutoKeras decodes them as strings).
+        """
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             predicted = self._auto_model.predict(x, batch_size=batch_size, verbose=0)
         return np.asarray(predicted).reshape(-1).astype(np.int64)
 
+    def score(self, dataset):
+        """Scores the best model on a dataset's test split, with the search's own times.
 
-def _defaults(max_trials, epochs, budget_seconds):
+        Args:
+            dataset: a `labkit.data.Dataset`.
+
+        Returns:
+            A `labkit.evaluation.Scored`: training time of the best trial, search time, inference.
+        """
+        from labkit import evaluation
+
+        return evaluation.score(self.model, dataset, training_seconds=self.training_seconds,
+                                search_seconds=self.seconds, predict=self.predict_labels)
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """What one AutoKeras search may spend, checked, with the profile's defaults filled in."""
+
+    max_trials: int
+    epochs: int
+    budget_seconds: float | None
+    patience: int
+    batch_size: int
+
+
+def _budget(max_trials, epochs, budget_seconds, patience, batch_size) -> _Budget:
     profile = active_profile()
-    max_trials = profile.trials if max_trials is None else max_trials
-    epochs = profile.epochs if epochs is None else epochs
     budget_seconds = profile.search_seconds if budget_seconds is None else budget_seconds
-    check_positive("max_trials", max_trials)
-    check_positive("epochs", epochs)
-    check_seconds("budget_seconds", budget_seconds, optional=True)
-    return profile, max_trials, epochs, budget_seconds
+    return _Budget(
+        max_trials=check_positive("max_trials", profile.trials if max_trials is None else max_trials),
+        epochs=check_positive("epochs", profile.epochs if epochs is None else epochs),
+        budget_seconds=check_seconds("budget_seconds", budget_seconds, optional=True),
+        patience=check_positive("patience", patience),
+        batch_size=check_positive("batch_size", batch_size),
+    )
 
 
-def image_classifier(
-    dataset,
-    *,
-    directory: str | os.PathLike,
-    max_trials: int | None = None,
-    epochs: int | None = None,
-    budget_seconds: float | None = None,
-    patience: int = 3,
-    seed: int = 0,
-) -> Search:
+def image_classifier(dataset, *, directory: str | os.PathLike, max_trials: int | None = None,
+                     epochs: int | None = None, budget_seconds: float | None = None, patience: int = 3,
+                     batch_size: int = 32, seed: int = 0) -> Search:
     """Runs AutoKeras' `ImageClassifier` search.
 
     Without ImageNet weights (the `smoke` and `offline` profiles) the search is capped at one
@@ -96,6 +122,7 @@ def image_classifier(
         budget_seconds: no new trial starts, and the one under way stops at its next epoch
             end, after this many seconds; `None` takes the profile's.
         patience: epochs without a better validation loss before a trial stops.
+        batch_size: examples per gradient step.
         seed: the search's seed.
 
     Returns:
@@ -103,27 +130,18 @@ def image_classifier(
     """
     import autokeras as ak
 
-    profile, max_trials, epochs, budget_seconds = _defaults(max_trials, epochs, budget_seconds)
-    if not profile.pretrained:
-        max_trials = 1
+    budget = _budget(max_trials, epochs, budget_seconds, patience, batch_size)
+    trials = budget.max_trials if active_profile().pretrained else 1
     auto_model = ak.ImageClassifier(
-        max_trials=max_trials, directory=str(directory), project_name="image_classifier", overwrite=True, seed=seed
+        max_trials=trials, directory=str(directory), project_name="image_classifier", overwrite=True, seed=seed
     )
-    return _search("image_classifier", auto_model, dataset, directory, epochs, budget_seconds, patience)
+    return _search("image_classifier", auto_model, dataset, directory, budget)
 
 
-def resnet_automodel(
-    dataset,
-    *,
-    directory: str | os.PathLike,
-    max_trials: int | None = None,
-    epochs: int | None = None,
-    budget_seconds: float | None = None,
-    patience: int = 3,
-    version: str = "resnet50",
-    pretrained: bool | None = None,
-    seed: int = 0,
-) -> Search:
+def resnet_automodel(dataset, *, directory: str | os.PathLike, version: str = "resnet50",
+                     pretrained: bool | None = None, max_trials: int | None = None, epochs: int | None = None,
+                     budget_seconds: float | None = None, patience: int = 3, batch_size: int = 32,
+                     seed: int = 0) -> Search:
     """Runs an AutoKeras `AutoModel`: normalisation, a ResNet block, a classification head.
 
     Augmentation is off and the input keeps its size (AutoKeras upsizes it to 32 pixels and
@@ -133,13 +151,9 @@ def resnet_automodel(
     Args:
         dataset: a `labkit.data.Dataset`.
         directory: the folder of the search state.
-        max_trials: models to try; `None` takes the profile's.
-        epochs: epochs per trial; `None` takes the profile's.
-        budget_seconds: the search's time budget; `None` takes the profile's.
-        patience: epochs without a better validation loss before a trial stops.
         version: `"resnet50"`, `"resnet101"` or `"resnet152"`.
         pretrained: ImageNet weights; `None` takes the profile's (off in `smoke` and `offline`).
-        seed: the search's seed.
+        max_trials, epochs, budget_seconds, patience, batch_size, seed: as for `image_classifier`.
 
     Returns:
         A `Search`.
@@ -147,11 +161,9 @@ def resnet_automodel(
     import autokeras as ak
     import keras_tuner
 
-    from labkit.errors import check_choice
-
-    profile, max_trials, epochs, budget_seconds = _defaults(max_trials, epochs, budget_seconds)
+    budget = _budget(max_trials, epochs, budget_seconds, patience, batch_size)
     check_choice("version", version, ("resnet50", "resnet101", "resnet152"))
-    pretrained = profile.pretrained if pretrained is None else bool(pretrained)
+    pretrained = active_profile().pretrained if pretrained is None else bool(pretrained)
     inputs = ak.ImageInput()
     features = ak.Normalization()(inputs)
     features = ak.ResNetBlock(version="v1", pretrained=pretrained)(features)
@@ -162,7 +174,7 @@ def resnet_automodel(
     auto_model = ak.AutoModel(
         inputs=inputs,
         outputs=outputs,
-        max_trials=max_trials,
+        max_trials=budget.max_trials,
         directory=str(directory),
         project_name="resnet_automodel",
         overwrite=True,
@@ -170,85 +182,61 @@ def resnet_automodel(
         hyperparameters=fixed,
         tune_new_entries=True,
     )
-    return _search("resnet_automodel", auto_model, dataset, directory, epochs, budget_seconds, patience)
+    return _search("resnet_automodel", auto_model, dataset, directory, budget)
 
 
-class _TrialLog:
-    """Wall time and per-epoch metrics of every `fit` the search makes, in order (one per trial).
-
-    keras-tuner keeps only each trial's best epoch, so the learning curves are recorded here.
-    """
-
-    def __init__(self):
-        self.seconds: list[float] = []
-        self.epochs: list[list[dict[str, float]]] = []
+# AutoKeras 3.0 passes a bare tensor to one-input functional models, and reloads the best trial
+# without its optimizer state: Keras warns about both, harmlessly.
+_HARMLESS = ("The structure of `inputs` doesn't match", "Skipping variable loading for optimizer")
 
 
-def _log_callback(log: _TrialLog):
+def _search(name, auto_model, dataset, directory, budget: _Budget) -> Search:
     import keras
 
-    ref = weakref.ref(log)  # survives keras-tuner's deep copies of the callbacks
-
-    class TrialLog(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self._started = time.perf_counter()
-            target = ref()
-            if target is not None:
-                target.epochs.append([])
-
-        def on_epoch_end(self, epoch, logs=None):
-            target = ref()
-            if target is not None and target.epochs:
-                target.epochs[-1].append({k: float(v) for k, v in (logs or {}).items()})
-
-        def on_train_end(self, logs=None):
-            target = ref()
-            if target is not None:
-                target.seconds.append(time.perf_counter() - self._started)
-
-    return TrialLog()
-
-
-def _search(name, auto_model, dataset, directory, epochs, budget_seconds, patience) -> Search:
-    import keras
-    import pandas as pd
-
-    from labkit.train import deadline
+    from labkit.train import FitLog, fit_arguments
 
     oracle = auto_model.tuner.oracle
-    budget = deadline(budget_seconds, oracle=oracle)
-    log = _TrialLog()
+    log = FitLog(deadline_seconds=budget.budget_seconds, oracle=oracle)
     callbacks = [
         # Our own early stopping: AutoKeras then keeps the best trial's model instead of retraining it.
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
-        budget,
-        _log_callback(log),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=budget.patience),
+        log,
     ]
     started = time.perf_counter()
     with warnings.catch_warnings():
-        # AutoKeras 3.0 passes a bare tensor to one-input functional models, and reloads the best
-        # trial without its optimizer state: Keras warns about both, harmlessly.
-        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        auto_model.fit(
-            dataset.x_train,
-            dataset.y_train,
-            validation_data=(dataset.x_val, dataset.y_val),
-            epochs=epochs,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        for message in _HARMLESS:
+            warnings.filterwarnings("ignore", message=message)
+        auto_model.fit(**fit_arguments(dataset, epochs=budget.epochs, batch_size=budget.batch_size, callbacks=callbacks))
         seconds = time.perf_counter() - started
         model = auto_model.export_model()
-    order = list(oracle.start_order)
-    trial_seconds = dict(zip(order, log.seconds))
+    fits = dict(zip(oracle.start_order, log.fits))  # one fit per trial, in the order they started
     best = oracle.get_best_trials(1)[0]
-    trial_epochs = dict(zip(order, log.epochs))
-    epochs = trial_epochs.get(best.trial_id, [])
-    history = {metric: [e[metric] for e in epochs if metric in e] for metric in ("loss", "accuracy", "val_loss", "val_accuracy")}
+    metrics = ("loss", "accuracy", "val_loss", "val_accuracy")
+    history = {m: fits[best.trial_id].history[m] for m in metrics if best.trial_id in fits and m in fits[best.trial_id].history}
+    path = Path(directory) / f"{name}.keras"
+    model.save(path)
+    return Search(
+        name=name,
+        model=model,
+        history=history,
+        seconds=seconds,
+        trial_seconds={trial_id: fit.seconds for trial_id, fit in fits.items()},
+        best_trial=best.trial_id,
+        trials=_trials_table(oracle, fits),
+        stopped_by_budget=log.expired,
+        path=path,
+        _auto_model=auto_model,
+    )
+
+
+def _trials_table(oracle, fits):
+    """One row per trial: status, score, best validation accuracy, epochs, seconds, hyperparameters."""
+    import pandas as pd
+
     rows = []
-    for trial_id in order:
+    for trial_id in oracle.start_order:
         trial = oracle.trials[trial_id]
+        fit = fits.get(trial_id)
         rows.append(
             {
                 "trial": trial_id,
@@ -257,22 +245,9 @@ def _search(name, auto_model, dataset, directory, epochs, budget_seconds, patien
                 "best val_accuracy": trial.metrics.get_best_value("val_accuracy")
                 if trial.metrics.exists("val_accuracy")
                 else None,
-                "epochs": len(trial_epochs.get(trial_id, [])),
-                "seconds": trial_seconds.get(trial_id),
+                "epochs": 0 if fit is None else fit.epochs,
+                "seconds": None if fit is None else fit.seconds,
                 **{k.split("/")[-1]: v for k, v in trial.hyperparameters.values.items()},
             }
         )
-    path = Path(directory) / f"{name}.keras"
-    model.save(path)
-    return Search(
-        name=name,
-        model=model,
-        history=history,
-        seconds=seconds,
-        trial_seconds=trial_seconds,
-        best_trial=best.trial_id,
-        trials=pd.DataFrame(rows).set_index("trial"),
-        stopped_by_budget=bool(type(budget).expired),
-        path=path,
-        _auto_model=auto_model,
-    )
+    return pd.DataFrame(rows).set_index("trial")

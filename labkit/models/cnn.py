@@ -1,30 +1,14 @@
-"""Model builders. Every choice is a named argument whose default reproduces the seed's model."""
+"""The hand-built CNN of seed report 002. Every choice is a named argument whose default is the seed's."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from labkit.errors import ParameterError, check_choice, check_positive
+from labkit.errors import ParameterError, check_choice, check_per_item, check_positive, check_rate
 
 # Activations a builder accepts by name (Keras' own names).
 ACTIVATIONS = ("relu", "selu", "elu", "gelu", "leaky_relu", "silu", "tanh", "sigmoid", "softplus", "linear")
 INITIALIZERS = ("he_uniform", "he_normal", "glorot_uniform", "glorot_normal", "lecun_uniform", "lecun_normal")
-
-
-def _per_conv(name: str, value, count: int) -> tuple:
-    """Accepts one value for every convolution, or a sequence with one value per convolution."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return (value,) * count
-    values = tuple(value)
-    if len(values) != count:
-        raise ParameterError(f"{name}={value!r} must give one value per convolution ({count}), or a single value")
-    return values
-
-
-def _rate(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ParameterError(f"{name}={value!r} must be a dropout rate in [0, 1)")
-    return float(value)
 
 
 def hand_built_cnn(
@@ -48,6 +32,11 @@ def hand_built_cnn(
     and a softmax layer. Only the first convolution uses `first_initializer`; the others keep
     Keras' default (Glorot uniform), as in the seed.
 
+    The layers have stable names, as `keras.applications` models do, so that feature maps,
+    Grad-CAM and surgery can address them: `conv1` … `conv4` (each with `_bn` and `_act`),
+    `pool1`, `pool2` (each with `_dropout`), `flatten`, `dense1`, `dense2` (each with `_bn`),
+    `dense_dropout` and `predictions`.
+
     Args:
         input_shape: the shape of one image.
         num_classes: units of the softmax layer.
@@ -68,9 +57,9 @@ def hand_built_cnn(
     import keras
     from keras import layers
 
-    filters = _per_conv("filters", filters, 4)
-    kernel_sizes = _per_conv("kernel_sizes", kernel_sizes, 4)
-    activations = _per_conv("activations", activations, 4)
+    filters = check_per_item("filters", filters, 4, item="convolution")
+    kernel_sizes = check_per_item("kernel_sizes", kernel_sizes, 4, item="convolution")
+    activations = check_per_item("activations", activations, 4, item="convolution")
     for value in filters:
         check_positive("filters", value)
     for value in kernel_sizes:
@@ -85,48 +74,28 @@ def hand_built_cnn(
         raise ParameterError(f"dense_units={dense_units!r} must give the units of the two hidden Dense layers")
     for value in dense_units:
         check_positive("dense_units", value)
-    conv_dropout = _rate("conv_dropout", conv_dropout)
-    dense_dropout = _rate("dense_dropout", dense_dropout)
+    conv_dropout = check_rate("conv_dropout", conv_dropout)
+    dense_dropout = check_rate("dense_dropout", dense_dropout)
 
     stack = [keras.Input(shape=tuple(input_shape))]
     for index, (count, size, activation) in enumerate(zip(filters, kernel_sizes, activations)):
         initializer = first_initializer if index == 0 else "glorot_uniform"
+        conv = f"conv{index + 1}"
         stack += [
-            layers.Conv2D(count, size, padding="same", kernel_initializer=initializer),
-            layers.BatchNormalization(),
-            layers.Activation(activation),
+            layers.Conv2D(count, size, padding="same", kernel_initializer=initializer, name=conv),
+            layers.BatchNormalization(name=f"{conv}_bn"),
+            layers.Activation(activation, name=f"{conv}_act"),
         ]
         if index % 2 == 1:
-            stack += [layers.MaxPooling2D(2), layers.Dropout(conv_dropout)]
+            pool = f"pool{index // 2 + 1}"
+            stack += [layers.MaxPooling2D(2, name=pool), layers.Dropout(conv_dropout, name=f"{pool}_dropout")]
     stack += [
-        layers.Flatten(),
-        layers.Dense(dense_units[0], activation=dense_activation),
-        layers.BatchNormalization(),
-        layers.Dense(dense_units[1], activation=dense_activation),
-        layers.BatchNormalization(),
-        layers.Dropout(dense_dropout),
-        layers.Dense(num_classes, activation="softmax"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(dense_units[0], activation=dense_activation, name="dense1"),
+        layers.BatchNormalization(name="dense1_bn"),
+        layers.Dense(dense_units[1], activation=dense_activation, name="dense2"),
+        layers.BatchNormalization(name="dense2_bn"),
+        layers.Dropout(dense_dropout, name="dense_dropout"),
+        layers.Dense(num_classes, activation="softmax", name="predictions"),
     ]
     return keras.Sequential(stack, name=name)
-
-
-def parameter_counts(model) -> dict[str, int]:
-    """Returns `{"total", "trainable", "non_trainable"}` parameter counts of a built model."""
-    import numpy as np
-
-    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    non_trainable = int(sum(np.prod(w.shape) for w in model.non_trainable_weights))
-    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
-
-
-def layer_table(model):
-    """Returns a pandas DataFrame of the model's layers: type, output shape, parameters
-    (the content of `model.summary()`, as data that a test or a notebook can compare)."""
-    import pandas as pd
-
-    rows = []
-    for layer in model.layers:
-        shape = getattr(layer, "output", None)
-        shape = tuple(shape.shape) if shape is not None else None
-        rows.append({"layer": layer.name, "type": type(layer).__name__, "output shape": shape, "params": layer.count_params()})
-    return pd.DataFrame(rows).set_index("layer")

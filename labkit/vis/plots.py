@@ -1,8 +1,13 @@
-"""Figures the notebooks share: titled, labelled, returned so a notebook can save or tweak them."""
+"""Figures the notebooks share: titled, labelled, returned so a notebook can save or tweak them.
+
+seaborn draws what it is made for (heat maps, bars with error bars over seeds); matplotlib the rest.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from labkit.errors import check_choice, check_positive
 
 
 def class_distribution(dataset, *, ax=None, title: str | None = None):
@@ -44,8 +49,6 @@ def sample_grid(dataset, *, per_class: int = 6, split: str = "train", seed: int 
         The matplotlib Figure.
     """
     import matplotlib.pyplot as plt
-
-    from labkit.errors import check_choice, check_positive
 
     check_choice("split", split, dataset.splits)
     check_positive("per_class", per_class)
@@ -107,7 +110,7 @@ def learning_curves(histories, *, metrics=("loss", "accuracy"), title: str | Non
 
 
 def confusion_matrix(y_true, y_pred, class_names, *, ax=None, normalize: str | None = None, title: str | None = None):
-    """Draws the confusion matrix of integer labels with scikit-learn's `ConfusionMatrixDisplay`.
+    """Draws the confusion matrix of integer labels as an annotated heat map (seaborn).
 
     Args:
         y_true: the true labels.
@@ -121,27 +124,34 @@ def confusion_matrix(y_true, y_pred, class_names, *, ax=None, normalize: str | N
         The matplotlib Figure.
     """
     import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
-
-    from labkit.errors import check_choice
+    import seaborn as sns
+    from sklearn.metrics import confusion_matrix as count_pairs
 
     check_choice("normalize", normalize, (None, "true", "pred", "all"))
+    classes = len(class_names)
+    matrix = count_pairs(y_true, y_pred, labels=list(range(classes)), normalize=normalize)
     if ax is None:
-        side = max(3.5, 0.45 * len(class_names) + 2)
+        side = max(3.5, 0.6 * classes + 1.5)
         _, ax = plt.subplots(figsize=(side, side), layout="constrained")
-    display = ConfusionMatrixDisplay.from_predictions(
-        y_true,
-        y_pred,
-        labels=list(range(len(class_names))),
-        display_labels=class_names,
-        normalize=normalize,
-        values_format=".2f" if normalize else "d",
-        colorbar=False,
-        xticks_rotation=45 if len(class_names) > 5 else "horizontal",
+    sns.heatmap(
+        matrix,
+        annot=True,
+        fmt=".2f" if normalize else "d",
+        cmap="Blues",
+        cbar=False,
+        square=True,
+        linewidths=0.5,
+        xticklabels=class_names,
+        yticklabels=class_names,
+        annot_kws={"fontsize": 10 if classes <= 10 else 8},
         ax=ax,
     )
-    display.ax_.set_title(title or "confusion matrix")
-    return display.figure_
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.tick_params(axis="x", labelrotation=45 if classes > 5 else 0)
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.set_title(title or "confusion matrix")
+    return ax.figure
 
 
 def sweep_bars(table, by: str, *, metric: str = "val_accuracy", reference: dict | None = None, reference_label: str = "seed report", title: str | None = None):
@@ -181,6 +191,12 @@ def marginal_means(table, columns, *, metric: str = "val_accuracy", title: str |
     each of its values (bars), with the lowest and highest trial as an error bar. A panel whose bars
     differ a lot is a hyperparameter that matters.
 
+    Args:
+        table: a sweep's DataFrame.
+        columns: the hyperparameters, one panel each.
+        metric: the column to average.
+        title: the title.
+
     Returns:
         The matplotlib Figure.
     """
@@ -203,3 +219,34 @@ def marginal_means(table, columns, *, metric: str = "val_accuracy", title: str |
     axes[0][0].set_ylabel(f"mean {metric.replace('_', ' ')} (axis zoomed)")
     fig.suptitle(title or f"mean {metric.replace('_', ' ')} by the value of each hyperparameter")
     return fig
+
+
+def spread_bars(runs, *, metric: str = "test_accuracy", by: str = "configuration", title: str | None = None):
+    """Draws repeated runs: one bar per configuration at the mean over seeds, with ± one standard
+    deviation as the error bar and every seed's run as a dot (seaborn).
+
+    Args:
+        runs: a table with one row per run, such as `labkit.stats.repeat`'s.
+        metric: the column to draw.
+        by: the column that names each bar.
+        title: the title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    check_choice("metric", metric, list(runs.columns))
+    check_choice("by", by, list(runs.columns))
+    _, ax = plt.subplots(figsize=(max(4.5, 1.6 * runs[by].nunique() + 2), 3.8), layout="constrained")
+    sns.barplot(data=runs, x=by, y=metric, errorbar="sd", capsize=0.2, color="tab:blue", alpha=0.6, ax=ax)
+    sns.stripplot(data=runs, x=by, y=metric, color="black", size=5, jitter=0.15, ax=ax)
+    low, high = float(runs[metric].min()), float(runs[metric].max())
+    margin = max(0.5 * (high - low), 0.01)
+    ax.set_ylim(max(0.0, low - margin), min(1.0, high + margin) if high <= 1.0 else high + margin)
+    ax.set_xlabel(by)
+    ax.set_ylabel(f"{metric.replace('_', ' ')} (axis zoomed)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title or f"{metric.replace('_', ' ')} over seeds: mean ± sd, one dot per seed")
+    return ax.figure

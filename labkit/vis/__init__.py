@@ -1,0 +1,1 @@
+"""Figures: `plots` (data, learning curves, confusion matrices, sweeps, spread over seeds)."""
