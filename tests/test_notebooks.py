@@ -59,3 +59,10 @@ def test_setup_names_the_notebook(notebook):
     headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
     assert any(h.startswith("## Results") for h in headings)
     assert any("## Summary" in h for h in headings) and any("## Exercises" in h for h in headings)
+
+
+def test_no_notebook_branches_on_the_profile_name(notebook):
+    path, nb = notebook
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    branching = re.findall(r"profile\.name\s*(?:==|!=|\]|in\b)|\[\s*lab\.profile\.name\s*\]", code)
+    assert not branching, "what differs by profile is a profile field or a labkit helper, not an if on its name"
