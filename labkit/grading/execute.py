@@ -83,8 +83,9 @@ def execute(source: bytes, *, notebook: str, models: dict[str, str], profile: st
     except Exception as exc:  # anything nbformat refuses: bad JSON, not a notebook, wrong version
         done.reason = f"not a readable notebook: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         return done
+    _sweep_stale()
     slot = Slot(setup)
-    scratch = Path(tempfile.mkdtemp(prefix="labkit-grade-"))
+    scratch = Path(tempfile.mkdtemp(prefix=f"labkit-grade-{os.getpid()}-"))
     try:
         os.chmod(scratch, 0o711)
         work = scratch / "work"
@@ -124,7 +125,8 @@ def _run(done: Execution, nb, box: Sandbox, env: dict, scratch: Path, profile: s
             )
             done.ok = True
         except papermill.PapermillExecutionError as exc:
-            done.reason = f"In [{exc.exec_count}]: {exc.ename}: {_first_line(exc.evalue)}"
+            message = _first_line(exc.evalue)
+            done.reason = f"In [{exc.exec_count}]: {exc.ename}" + (f": {message}" if message else "")
             hint = _HINTS.get(exc.ename)
             if hint:
                 done.reason += f" ({hint.format(memory=_size(box.limits.memory), processes=box.limits.processes)})"
@@ -136,6 +138,8 @@ def _run(done: Execution, nb, box: Sandbox, env: dict, scratch: Path, profile: s
             watch.kill_all(pid, box.uid)
     if dog.reason:
         done.ok, done.reason = False, dog.reason + _running_cell(executed)
+    if not done.ok and dog.most_processes >= 0.9 * box.limits.processes:
+        done.reason += f" (it ran {dog.most_processes} processes and threads; the limit is {box.limits.processes})"
     done.peak_memory = dog.peak
     done.notebook = executed.read_text(encoding="utf-8") if executed.exists() else ""
     done.log = _tail(scratch / "kernel.log")
@@ -192,16 +196,33 @@ def _model(work: Path, entry, limits: Limits) -> dict:
     return {"config": config, "weights": weights}
 
 
+def _sweep_stale() -> None:
+    """Removes the working copies of graders that died (killed workers, Ctrl-C) before cleaning up."""
+    for folder in Path(tempfile.gettempdir()).glob("labkit-grade-*-*"):
+        pid = folder.name.split("-")[2]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def _running_cell(executed: Path) -> str:
     """` in In [k]`: the cell that was running when the watchdog killed the kernel."""
     try:
         nb = nbformat.read(executed, as_version=4)
     except Exception:  # no executed copy yet: the kernel never started
         return ""
-    started = [c for c in nb.cells if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    started = [c for c in nb.cells if c.cell_type == "code" and c.get("metadata", {}).get("papermill", {}).get("start_time")]
     if not started:
         return ""
-    return f" in In [{started[-1].get('execution_count') or '?'}]"
+    count = started[-1].get("execution_count")
+    if count is None:  # it died before the kernel numbered the cell: the number it would have had
+        count = 1 + max((c.get("execution_count") or 0 for c in started[:-1]), default=0)
+    return f" in In [{count}]"
 
 
 def _tail(path: Path, lines: int = 20, cap: int = 4000) -> str:

@@ -41,15 +41,36 @@ class SandboxKernelManager(AsyncKernelManager):
         self._sandbox, self._env, self._log = sandbox, env, log
         self._context = _context(sandbox.limits.output)
 
-    def format_kernel_cmd(self, extra_arguments=None):  # noqa: D102 (jupyter_client's hook)
+    def format_kernel_cmd(self, extra_arguments=None):
+        """Wraps the kernel's command in the sandbox (jupyter_client's hook).
+
+        Args:
+            extra_arguments: more arguments for the kernel.
+
+        Returns:
+            The command that starts the kernel inside the sandbox.
+        """
         argv = super().format_kernel_cmd(extra_arguments)
         return self._sandbox.command(argv, chown=(self.connection_file,))
 
-    async def start_kernel(self, **kw):  # noqa: D102 (jupyter_client's hook)
+    async def start_kernel(self, **kw):
+        """Starts the kernel with the sandbox's environment, folder and log (jupyter_client's hook).
+
+        Args:
+            **kw: what nbclient passes; the environment, folder and output files are replaced.
+        """
         kw.update(env=self._env, cwd=str(self._sandbox.work), stdout=self._log, stderr=self._log)
         await super().start_kernel(**kw)
 
-    def client(self, **kwargs):  # noqa: D102 (jupyter_client's hook)
+    def client(self, **kwargs):
+        """Makes the client that talks to the kernel, over the capped context (jupyter_client's hook).
+
+        Args:
+            **kwargs: as jupyter_client's.
+
+        Returns:
+            The kernel client.
+        """
         return super().client(context=self._context, **kwargs)
 
     @property
@@ -79,7 +100,15 @@ class _CappedClient(PapermillNotebookClient):
         super().__init__(nb_man, **kwargs)
         self._cap, self._spent, self._capped = output_cap, 0, False
 
-    def output(self, outs, msg, display_id, cell_index):  # noqa: D102 (nbclient's hook)
+    def output(self, outs, msg, display_id, cell_index):
+        """Keeps an output while the cap allows, then one notice (nbclient's hook).
+
+        Args:
+            outs, msg, display_id, cell_index: as nbclient's.
+
+        Returns:
+            The output kept, or `None`.
+        """
         self._spent += len(json.dumps(msg.get("content", {}), default=str))
         if self._spent <= self._cap:
             return super().output(outs, msg, display_id, cell_index)

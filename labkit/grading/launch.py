@@ -43,10 +43,26 @@ def main(argv: list[str]) -> None:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
+    _die_with_parent()
     # ipykernel would watch JPY_PARENT_PID and, in a PID namespace where its parent is pid 1, shut
     # itself down at once; the grader watches the kernel instead.
     os.environ.pop("JPY_PARENT_PID", None)
     os.execv(command[0], command)
+
+
+def _die_with_parent() -> None:
+    """Asks the kernel for SIGKILL when the grader's thread that started it goes away (set after the uid
+    changed, which clears it). Bubblewrap does the same for its own namespace (`--die-with-parent`)."""
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.errors import ParameterError, bad_choice, check_positive, check_seconds
+from labkit.grading.watch import kill_all
 
 SETUPS = ("bwrap+user", "bwrap", "user", "none")
 PROTECTION = {
@@ -157,9 +158,9 @@ class Sandbox:
         Returns:
             The environment.
         """
-        home = self.work / ".home"
+        home = str(self.work / ".home")
         scratch = "/tmp" if self.setup.startswith("bwrap") else str(self.work / ".tmp")  # bubblewrap's is private
-        for folder in {str(home), scratch} - {"/tmp"}:
+        for folder in {home, scratch} - {"/tmp"}:
             os.makedirs(folder, exist_ok=True)
             if self.uid is not None:
                 os.chown(folder, self.uid, self.gid)
@@ -308,6 +309,7 @@ class Slot:
                 handle.close()
                 continue
             self.uid, self._handle = FIRST_UID + slot, handle
+            kill_all(None, self.uid)  # what a grader that died may have left running as this uid
             return
         raise RuntimeError(f"all {SLOTS} sandbox uids from {FIRST_UID} are in use")
 

@@ -17,7 +17,7 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _table() -> dict[int, tuple[int, int]]:
-    """`{pid: (parent pid, uid)}` of every process this process can see."""
+    """`{pid: (parent pid, uid)}` of every living process this process can see."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -29,7 +29,8 @@ def _table() -> dict[int, tuple[int, int]]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2:].split()
-        table[int(entry)] = (int(fields[1]), uid)
+        if fields[0] not in (b"Z", b"X"):  # a zombie holds nothing; its parent reaps it
+            table[int(entry)] = (int(fields[1]), uid)
     return table
 
 
@@ -60,31 +61,31 @@ def members(root: int | None, uid: int | None = None) -> set[int]:
     return found
 
 
-def memory(pids: set[int]) -> int:
-    """Adds up the memory of processes.
+def usage(pids: set[int]) -> tuple[int, int]:
+    """Adds up the memory and the threads of processes.
 
     Args:
         pids: the processes.
 
     Returns:
-        Bytes: the proportional set size (`Pss` of `smaps_rollup`), or the resident set size where
-        that cannot be read.
+        `(bytes, threads)`: the proportional set size (`Pss` of `smaps_rollup`, or the resident set size
+        where that cannot be read), and the threads, which `RLIMIT_NPROC` counts.
     """
-    total = 0
+    total = threads = 0
     for pid in pids:
         try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                stat = handle.read()
+            threads += int(stat[stat.rfind(b")") + 2:].split()[17])
             with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
-                for line in handle:
-                    if line.startswith(b"Pss:"):
-                        total += int(line.split()[1]) * 1024
-                        break
-        except OSError:
+                total += next(int(line.split()[1]) * 1024 for line in handle if line.startswith(b"Pss:"))
+        except (OSError, StopIteration, IndexError, ValueError):
             try:
                 with open(f"/proc/{pid}/statm", "rb") as handle:
                     total += int(handle.read().split()[1]) * _PAGE
-            except OSError:
+            except (OSError, IndexError, ValueError):
                 continue
-    return total
+    return total, threads
 
 
 def kill_all(root: int | None, uid: int | None = None, *, rounds: int = 50) -> int:
@@ -130,14 +131,16 @@ class Watchdog(threading.Thread):
         self._finished = threading.Event()
         self.reason: str | None = None
         self.peak = 0
+        self.most_processes = 0
 
-    def run(self) -> None:  # noqa: D102 (threading's hook)
+    def run(self) -> None:
+        """Looks every `every` seconds until stopped, or until it kills the sandbox (threading's hook)."""
         while not self._finished.wait(self._every):
             pids = members(self._root(), self._uid)
-            used = memory(pids)
-            self.peak = max(self.peak, used)
+            used, threads = usage(pids)
+            self.peak, self.most_processes = max(self.peak, used), max(self.most_processes, threads)
             if used > self._limit:
-                self.reason = (f"killed: its {len(pids)} process(es) used {used / 2**20:,.0f} MiB, over the memory "
+                self.reason = (f"killed: its {len(pids)} processes used {used / 2**20:,.0f} MiB, over the memory "
                                f"limit of {self._limit / 2**20:,.0f} MiB")
             elif time.monotonic() > self._deadline:
                 self.reason = f"killed: the notebook ran past its deadline of {self._seconds:g} s"
