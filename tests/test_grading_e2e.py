@@ -86,6 +86,7 @@ notebooks:
       - {{metric: total, consistent: {{sum: "parts/*"}}, points: 1}}
   model:
     timeout: 150
+    memory: 2G
     models: {{clf: clf}}
     data: {{test: {{file: test.npz}}, heldout: {{file: heldout.npz}}}}
     checks:

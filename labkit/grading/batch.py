@@ -152,6 +152,8 @@ def _grade(job: Job, data: dict, record: dict) -> dict:
     if job.notebook.timeout:
         seconds = job.notebook.timeout
         limits = replace(limits, seconds=seconds, cell_seconds=min(limits.cell_seconds, seconds))
+    if job.notebook.memory:
+        limits = replace(limits, memory=job.notebook.memory)
     run = execute(job.source, notebook=job.notebook.notebook, models=job.notebook.models, profile=options.profile,
                   seed=options.seed, setup=setup, limits=limits, binds=binds, hidden=job.hidden, extra_env=env)
     rows = score(job.notebook, Evidence(run, options.profile, data))

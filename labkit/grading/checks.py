@@ -32,6 +32,7 @@ from pathlib import Path
 
 from labkit.config import PROFILES
 from labkit.errors import ParameterError
+from labkit.grading.sandbox import parse_size
 
 KINDS = {
     "ran": {"ran"},
@@ -72,6 +73,7 @@ class NotebookChecks:
         models: `{name: expression}` of the models the kernel hands back.
         data: `{name: spec}` of the grader's own data (`{"file": path}` or `{"dataset": name, "split": ...}`).
         timeout: seconds the whole notebook may run, overriding the command's `--timeout`; `None` keeps it.
+        memory: bytes its processes may use, overriding the command's `--memory`; `None` keeps it.
     """
 
     notebook: str
@@ -79,6 +81,7 @@ class NotebookChecks:
     models: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
     timeout: float | None = None
+    memory: int | None = None
 
     @property
     def points(self) -> float:
@@ -179,9 +182,10 @@ def _notebook(name: str, entry, path: Path, where: str) -> NotebookChecks:
         raise ParameterError(f"{where}: the notebook's name must be a plain file stem")
     if not isinstance(entry, dict) or not isinstance(entry.get("checks"), list) or not entry["checks"]:
         raise ParameterError(f"{where}: needs a non-empty `checks:` list")
-    unknown = set(entry) - {"checks", "models", "data", "timeout"}
+    unknown = set(entry) - {"checks", "models", "data", "timeout", "memory"}
     if unknown:
-        raise ParameterError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: checks, models, data, timeout")
+        raise ParameterError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: checks, models, data, timeout, memory")
+    memory = parse_size(f"{where}: memory", entry["memory"]) if "memory" in entry else None
     timeout = entry.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ParameterError(f"{where}: timeout={timeout!r} must be a number of seconds greater than 0")
@@ -193,7 +197,7 @@ def _notebook(name: str, entry, path: Path, where: str) -> NotebookChecks:
     names = [c.name for c in checks]
     if len(set(names)) != len(names):
         raise ParameterError(f"{where}: two checks have the same name; give them `name:`s")
-    return NotebookChecks(name, checks, dict(models), data, timeout)
+    return NotebookChecks(name, checks, dict(models), data, timeout, memory)
 
 
 def _data(spec, path: Path, where: str) -> dict:

@@ -35,10 +35,31 @@ def load_arrays(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(data["x"]), np.asarray(data["y"])
 
 
+@functools.lru_cache(maxsize=1)
+def _keras():
+    """Imports Keras once per grader process, its backend's start-up lines (absl, oneDNN: written to the
+    file descriptor, whatever TF_CPP_MIN_LOG_LEVEL says) sent to a log file instead of the console."""
+    import sys
+    import tempfile
+
+    log = os.path.join(tempfile.gettempdir(), f"labkit-grade-backend-{os.getpid()}.log")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log, "ab") as handle:
+        os.dup2(handle.fileno(), 2)
+        try:
+            import keras
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return keras
+
+
 @functools.lru_cache(maxsize=8)
 def _dataset(name: str, split: str, profile: str) -> tuple[np.ndarray, np.ndarray]:
     from labkit import data
 
+    _keras()
     return data.load(name, profile=profile).splits[split]
 
 
@@ -98,8 +119,7 @@ class Evidence:
         entry = self.execution.models.get(name) or self.execution.models.get("*") or {"problem": "not handed back"}
         if "problem" in entry:
             return Unavailable(f"model {name}: {entry['problem']}")
-        import keras
-
+        keras = _keras()
         try:
             model = keras.models.model_from_json(entry["config"])  # safe mode: Keras objects only
             model.set_weights(entry["weights"])

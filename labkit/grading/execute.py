@@ -138,6 +138,8 @@ def _run(done: Execution, nb, box: Sandbox, env: dict, scratch: Path, profile: s
             watch.kill_all(pid, box.uid)
     if dog.reason:
         done.ok, done.reason = False, dog.reason + _running_cell(executed)
+    if not done.ok and "memory" not in (done.reason or "") and dog.peak >= 0.8 * box.limits.memory:
+        done.reason += f" (its memory reached {_size(dog.peak)} of its {_size(box.limits.memory)})"
     if not done.ok and dog.most_processes >= 0.9 * box.limits.processes:
         done.reason += f" (it ran {dog.most_processes} processes and threads; the limit is {box.limits.processes})"
     done.peak_memory = dog.peak
@@ -241,4 +243,4 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 
 def _size(count: int) -> str:
-    return f"{count / 2**30:g} GiB" if count >= 2**30 else f"{count / 2**20:g} MiB"
+    return f"{count / 2**30:.3g} GiB" if count >= 2**30 else f"{count / 2**20:.0f} MiB"
