@@ -182,3 +182,37 @@ def test_keras_rebuilds_only_plain_layers():
                         {"d": {"arrays": (np.array([[0.0, 0.0], [5.0, -5.0]]), np.array([2, 2]))}})
     assert evidence.model("m").count_params() == 9
     assert evidence.accuracy("m", "d") == 1.0  # argmax of [0,1,2] + ... is the bias' last unit
+
+
+def test_the_resume_key_is_stable_and_follows_the_checks_and_their_data(tmp_path):
+    from labkit.grading import batch
+
+    np.savez(tmp_path / "held.npz", x=np.zeros((2, 2)), y=np.zeros(2))
+    path = write(tmp_path, """
+        def check(evidence):
+            return 1.0
+
+        CHECKS = {"notebooks": {"a": {"data": {"h": {"file": "held.npz"}}, "checks": [{"python": check}]}}}
+    """, name="checks.py")
+    first = batch._fingerprint(checks.load(path).notebooks["a"])
+    assert batch._fingerprint(checks.load(path).notebooks["a"]) == first  # a function is keyed by its source
+    np.savez(tmp_path / "held.npz", x=np.ones((2, 2)), y=np.zeros(2))
+    assert batch._fingerprint(checks.load(path).notebooks["a"]) != first
+
+
+def test_an_architecture_larger_than_its_weights_cannot_take_the_graders_memory():
+    """A config that declares a Dense of a billion units, with small weights: the build fails inside a
+    memory budget tied to the handed-back weights, as an error of that model."""
+    import resource
+
+    import keras
+
+    small = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    config = small.to_json().replace('"units": 3', f'"units": {2**30}')
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    evidence = Evidence(run({}, models={"m": {"config": config, "weights": small.get_weights()}}), "smoke", {})
+    with pytest.raises(Unavailable, match="cannot be rebuilt.*(OOM|ResourceExhausted|MemoryError)"):
+        evidence.model("m")  # 8 GiB of weights asked for
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 2**20  # KiB: under 1 GiB more

@@ -109,3 +109,24 @@ def test_an_interrupted_run_resumes_and_the_weakest_sandbox_is_warned_about(cour
     assert (totals["a-quick-answer"]["points"], totals["b-slow-answer"]["points"]) == ("3.0", "1.0")
     page = next((course / "graded" / "feedback").glob("b-slow-answer-*.md")).read_text()
     assert "Score: 1 / 3" in page and "NO ISOLATION" in page
+
+
+@pytest.mark.slow
+def test_an_existing_scheduler_grades_and_its_workers_choose_their_sandbox(course):
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    from labkit.grading import sandbox
+
+    (course / "subs" / "b-slow-answer.ipynb").unlink()
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:
+        done = subprocess.run(grade_command("subs", "--checks", "checks.yml", "--profile", "smoke", "--no-progress",
+                                            "--scheduler", cluster.scheduler_address),
+                              cwd=course, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert f"the scheduler at {cluster.scheduler_address}" in done.stdout
+    totals = rows(course)
+    assert totals["a-quick-answer"]["points"] == "3.0"
+    assert totals["a-quick-answer"]["sandbox"] == sandbox.detect("auto")[0]

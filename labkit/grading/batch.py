@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import inspect
+import json
 import logging
 import os
 from dataclasses import dataclass, replace
@@ -97,13 +99,33 @@ def jobs(submissions: list[tuple[str, Path]], checks: Checks, options: Options) 
         The jobs, in the same order.
     """
     made = []
+    prints = {name: _fingerprint(entry) for name, entry in checks.notebooks.items()}
     for name, path in submissions:
         source = path.read_bytes()
         notebook = checks.notebooks.get(checks.match(path.name) or "")
         digest = hashlib.sha256(source)
-        digest.update(repr((notebook, options.profile, options.seed, options.limits)).encode())
+        digest.update(repr((prints.get(notebook.notebook) if notebook else None, options)).encode())
         made.append(Job(name, source, notebook, options, checks.secrets, digest.hexdigest()))
     return made
+
+
+def _fingerprint(notebook: NotebookChecks) -> str:
+    """What a notebook's grade depends on in its checks: the checks (a function by its source), the data files."""
+    def stable(value):
+        if callable(value):
+            try:
+                return inspect.getsource(value)
+            except (OSError, TypeError):
+                return getattr(value, "__qualname__", repr(value))
+        return repr(value)
+
+    digest = hashlib.sha256(json.dumps([notebook.notebook, [(c.name, c.kind, c.points, c.spec) for c in notebook.checks],
+                                        notebook.models, notebook.timeout, notebook.memory], default=stable).encode())
+    for spec in notebook.data.values():
+        digest.update(json.dumps(spec, sort_keys=True).encode())
+        if "file" in spec:
+            digest.update(hashlib.sha256(Path(spec["file"]).read_bytes()).digest())
+    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=4)

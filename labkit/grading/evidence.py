@@ -7,8 +7,10 @@ Keras' own layers) and measured on the grader's own data, which the sandbox neve
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import resource
 
 import numpy as np
 
@@ -53,6 +55,29 @@ def _keras():
             os.dup2(saved, 2)
             os.close(saved)
     return keras
+
+
+@contextlib.contextmanager
+def _memory_budget(extra: int):
+    """Lets this process's data segment grow by at most `extra` bytes for a while (`RLIMIT_DATA`).
+
+    A handed-back architecture may declare layers far larger than its weights (a Dense of a billion
+    units): building or running it would take the grader's memory. Within the budget, such an
+    allocation fails as an error of that model, not of the grader."""
+    try:
+        with open("/proc/self/status") as handle:
+            used = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmData:"))
+        saved = resource.getrlimit(resource.RLIMIT_DATA)
+    except (OSError, StopIteration, ValueError):
+        yield
+        return
+    hard = saved[1]
+    limit = used + extra if hard == resource.RLIM_INFINITY else min(used + extra, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, saved)
 
 
 @functools.lru_cache(maxsize=8)
@@ -121,9 +146,10 @@ class Evidence:
             return Unavailable(f"model {name}: {entry['problem']}")
         keras = _keras()
         try:
-            model = keras.models.model_from_json(entry["config"])  # safe mode: Keras objects only
-            model.set_weights(entry["weights"])
-        except Exception as exc:  # any config Keras refuses, or weights of the wrong shapes
+            with _memory_budget(self._budget(name)):
+                model = keras.models.model_from_json(entry["config"])  # safe mode: Keras objects only
+                model.set_weights(entry["weights"])
+        except Exception as exc:  # any config Keras refuses, weights of the wrong shapes, layers too large
             return Unavailable(f"model {name} cannot be rebuilt by the grader: {type(exc).__name__}: {str(exc)[:200]}")
         return model
 
@@ -156,15 +182,20 @@ class Evidence:
             from labkit.evaluation import predict_labels
 
             x, y = self.data(data)
+            network = self.model(model)
             try:
-                predicted = predict_labels(self.model(model), x)
-            except Unavailable:
-                raise
-            except Exception as exc:  # input shape mismatch and the like
+                with _memory_budget(self._budget(model)):
+                    predicted = predict_labels(network, x)
+            except Exception as exc:  # input shape mismatch, layers too large for the budget
                 raise Unavailable(f"model {model} cannot predict the grader's {data} data: {type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0][:200]}") from None
             self._measured[key] = float(np.mean(predicted == np.asarray(y).reshape(-1)))
         return self._measured[key]
+
+    def _budget(self, name: str) -> int:
+        """Bytes a model may take to build or predict: a few times its handed-back weights, plus room."""
+        weights = (self.execution.models.get(name) or {}).get("weights") or []
+        return 4 * sum(int(np.asarray(w).nbytes) for w in weights) + 1024 * 2**20
 
     def _stop(self) -> str:
         return f" (the run stopped: {self.execution.reason})" if self.execution.reason else ""

@@ -180,7 +180,8 @@ class Sandbox:
         users = [] if self.uid is not None else ["--unshare-user"]
         args = [shutil.which("bwrap") or "bwrap", *users, "--unshare-ipc", "--unshare-pid", "--unshare-net",
                 "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-                "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+                "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--perms", "1777",
+                "--size", str(self.limits.file_size), "--tmpfs", "/tmp"]  # in memory: no larger than a file may be
         for path in _SYSTEM:
             if os.path.islink(path):
                 args += ["--symlink", os.readlink(path), path]
