@@ -1,4 +1,4 @@
-"""Command line: `python -m labkit run ...` and `python -m labkit book ...`."""
+"""Command line: `python -m labkit run ...`, `python -m labkit book ...` and `python -m labkit grade ...`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import time
 
 from labkit.config import PROFILES
 from labkit.errors import LabkitError, ParameterError
+from labkit.grading import cli as grading
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m labkit", description="Run the lab's notebooks and build its book.")
+    parser = argparse.ArgumentParser(prog="python -m labkit", description="Run the lab's notebooks, build its book, grade submissions.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="execute notebooks with papermill into the build folder")
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     book = commands.add_parser("book", help="build the jupyter-book site from the executed notebooks")
     book.add_argument("--profile", choices=sorted(PROFILES), help="whose executed notebooks (default as for run)")
     book.add_argument("--build-dir", help="default: $LABKIT_BUILD_DIR, then build/ of the checkout")
+    grading.add_parser(commands)
     return parser
 
 
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "grade":
+            return grading.run(args)
         return _book(args)
     except ParameterError as exc:
         parser.exit(2, f"{parser.prog} {args.command}: error: {exc}\n")

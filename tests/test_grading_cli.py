@@ -1,0 +1,132 @@
+"""`python -m labkit grade`: bad input refused before any work; the weakest sandbox warned about
+loudly; an interrupted run resumes without grading again what it finished, and leaves no kernel."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+START = """import os, labkit
+from labkit import results
+results.start(results.results_dir(os.environ["LABKIT_BUILD_DIR"], PROFILE) / "answer.json", {"profile": PROFILE, "seed": SEED})"""
+
+
+def write_notebook(path: Path, *sources: str) -> None:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = new_code_cell("PROFILE = None\nSEED = 0")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(new_code_cell(s) for s in sources)]
+    nbformat.write(nb, path)
+
+
+def grade_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "labkit", "grade", *args]
+
+
+@pytest.fixture
+def course(tmp_path):
+    (tmp_path / "checks.yml").write_text(
+        "notebooks:\n  answer:\n    checks:\n      - {ran: true}\n      - {metric: answer, equals: 42, points: 2}\n")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    write_notebook(subs / "a-quick-answer.ipynb", START, "labkit.record('answer', 42)")
+    write_notebook(subs / "b-slow-answer.ipynb", START,
+                   f"open({str(tmp_path / 'slow.pid')!r}, 'w').write(str(os.getpid()))\nimport time\ntime.sleep(12)",
+                   "labkit.record('answer', 41)")
+    return tmp_path
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--memory", "0"], "memory='0' must be a size above zero"),
+    (["--workers", "0"], "workers=0 must be a whole number greater than 0"),
+    (["--timeout", "-3"], "timeout=-3.0 must be a number of seconds"),
+    (["--checks", "nowhere.yml"], "checks="),
+    (["--sandbox", "jail"], "invalid choice: 'jail'"),
+])
+def test_bad_input_is_refused_before_any_work(course, options, words):
+    args = ["subs", "--checks", "checks.yml", *options] if "--checks" not in options else ["subs", *options]
+    done = subprocess.run(grade_command(*args), cwd=course, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert words in done.stderr and "grading" not in done.stdout
+    assert not (course / "graded").exists()
+
+
+def test_a_folder_without_notebooks_is_refused(course, tmp_path):
+    (tmp_path / "empty").mkdir()
+    done = subprocess.run(grade_command("empty", "--checks", "checks.yml"), cwd=course, capture_output=True, text=True)
+    assert done.returncode == 2 and "holds no .ipynb file" in done.stderr
+
+
+def rows(folder: Path) -> dict:
+    return {r["submission"]: r for r in csv.DictReader(open(folder / "graded" / "totals.csv"))}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as handle:
+        return handle.read().split(") ")[1][0] != "Z"
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_and_the_weakest_sandbox_is_warned_about(course):
+    args = ["subs", "--checks", "checks.yml", "--sandbox", "none", "--workers", "1", "--profile", "smoke", "--no-progress"]
+    first = subprocess.Popen(grade_command(*args), cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (course / "slow.pid").exists() and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    assert (course / "slow.pid").exists(), first.communicate()
+    first.send_signal(signal.SIGINT)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err
+    assert "WITHOUT ISOLATION" in err and "interrupted: 1 submission(s) graded" in err
+    assert list(rows(course)) == ["a-quick-answer"]
+    kernel = int((course / "slow.pid").read_text())
+    for _ in range(50):  # the worker's death takes its kernel with it
+        if not alive(kernel):
+            break
+        time.sleep(0.1)
+    assert not alive(kernel)
+
+    record = next((course / "graded" / "records").glob("a-quick-answer-*.json"))
+    before = record.stat().st_mtime_ns
+    second = subprocess.run(grade_command(*args), cwd=course, capture_output=True, text=True, timeout=180)
+    assert second.returncode == 0, second.stderr
+    assert "grading 1 submission(s)" in second.stdout and "(1 already graded by an earlier run)" in second.stdout
+    assert record.stat().st_mtime_ns == before
+    totals = rows(course)
+    assert (totals["a-quick-answer"]["points"], totals["b-slow-answer"]["points"]) == ("3.0", "1.0")
+    page = next((course / "graded" / "feedback").glob("b-slow-answer-*.md")).read_text()
+    assert "Score: 1 / 3" in page and "NO ISOLATION" in page
+
+
+@pytest.mark.slow
+def test_an_existing_scheduler_grades_and_its_workers_choose_their_sandbox(course):
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    from labkit.grading import sandbox
+
+    (course / "subs" / "b-slow-answer.ipynb").unlink()
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:
+        done = subprocess.run(grade_command("subs", "--checks", "checks.yml", "--profile", "smoke", "--no-progress",
+                                            "--scheduler", cluster.scheduler_address),
+                              cwd=course, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert f"the scheduler at {cluster.scheduler_address}" in done.stdout
+    totals = rows(course)
+    assert totals["a-quick-answer"]["points"] == "3.0"
+    assert totals["a-quick-answer"]["sandbox"] == sandbox.detect("auto")[0]
