@@ -170,13 +170,14 @@ def _check_no_unexpected_error(path: Path, profile: str) -> None:
         notebook = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise LabkitError(f"{path} is not a readable notebook: {error}") from error
-    for number, cell in enumerate(notebook.get("cells", []), start=1):
+    for cell in notebook.get("cells", []):
         if RAISES_TAG in cell.get("metadata", {}).get("tags", []):
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
+                # The cell as the executed copy and the runner's table show it: In [n].
                 raise LabkitError(
-                    f"{path.name}: cell {number} ended in {output.get('ename', 'an error')}: "
+                    f"{path.name}: In [{cell.get('execution_count') or '?'}] ended in {output.get('ename', 'an error')}: "
                     f"{output.get('evalue', '')}; fix it and run it again: "
                     f"python -m labkit run --profile {profile} {path.stem}"
                 )

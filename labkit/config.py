@@ -16,6 +16,7 @@ from labkit.errors import bad_choice
 PROFILE_VARIABLE = "LABKIT_PROFILE"
 BUILD_DIR_VARIABLE = "LABKIT_BUILD_DIR"
 CACHE_DIR_VARIABLE = "LABKIT_DATA_DIR"
+VARIANT_VARIABLE = "LABKIT_VARIANT"  # set by the runner when it runs one variant of a notebook
 DEFAULT_PROFILE = "full"
 
 
@@ -184,3 +185,15 @@ def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
         root = project_root()
         cache_dir = (root or Path.cwd()) / "data"
     return Path(cache_dir).resolve()
+
+
+def resolve_variant(variant: str | None = None) -> str | None:
+    """Resolves the variant of the notebook being run (see `labkit.runner.selection`).
+
+    Args:
+        variant: the variant's name; `None` takes `$LABKIT_VARIANT` (set by the runner), then none.
+
+    Returns:
+        The name, or `None`.
+    """
+    return variant if variant is not None else (os.environ.get(VARIANT_VARIABLE) or None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit import results
-from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile
+from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile, resolve_variant
 from labkit.errors import ParameterError, check_seed, check_stem
 
 _current: Lab | None = None
@@ -97,6 +97,7 @@ def setup(
     cache_dir: str | os.PathLike | None = None,
     deterministic: bool = True,
     quiet: bool = False,
+    variant: str | None = None,
 ) -> Lab:
     """Prepares a notebook run.
 
@@ -109,6 +110,8 @@ def setup(
         deterministic: turn on the backend's deterministic ops (same numbers on every run on
             the same machine, a little slower).
         quiet: do not print the summary block.
+        variant: the variant of the notebook being run (its results go to `<notebook>-<variant>.json`);
+            `None` takes `$LABKIT_VARIANT`, which the runner sets.
 
     Returns:
         The `Lab`, also kept as `labkit.session.current()`.
@@ -116,7 +119,7 @@ def setup(
     global _current
     resolved = resolve_profile(profile)
     check_seed("seed", seed)
-    check_stem("notebook", notebook, what="file stem")
+    notebook = _with_variant(check_stem("notebook", notebook, what="file stem"), resolve_variant(variant))
 
     import keras
 
@@ -162,6 +165,13 @@ def setup(
     if not quiet:
         print(_banner(lab, determinism))
     return lab
+
+
+def _with_variant(notebook: str, variant: str | None) -> str:
+    """`07_transfer` and `mobilenet_v2` -> `07_transfer-mobilenet_v2`, which names the results file."""
+    if variant is None:
+        return notebook
+    return f"{notebook}-{check_stem('variant', variant, what='variant name', example=repr('mobilenet_v2'))}"
 
 
 def _banner(lab: Lab, determinism: str) -> str:
