@@ -91,19 +91,30 @@ def headline_of(build: Path, profile: str, name: str) -> str | None:
     return f"{pair[0]} = {value}"
 
 
+def _context():
+    """Workers forked from a server that imported papermill once (importing it takes seconds);
+    spawned where there is no fork server (not POSIX)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["labkit.runner.engine"])
+    return context
+
+
 class Pool:
     """Runs jobs in worker processes, `workers` at a time, and stops them all on a signal."""
 
     def __init__(self, run, estimates: dict, progress: Progress, finished: dict, on_result):
         self.plan, self.estimates, self.progress = run, estimates, progress
         self.finished, self.on_result = finished, on_result
-        self.context = multiprocessing.get_context("spawn")
+        self.context = _context()
         self.events = self.context.Queue()
         self.running: dict[str, tuple] = {}  # name -> (process, job, started)
         self.kernels: dict[str, int] = {}
         self.signum: int | None = None
 
     def run(self) -> None:
+        """Runs the plan's jobs until all have ended, or a signal stops them (then raises `Interrupted`)."""
         pending = list(self.plan.to_run)
         with self._signals():
             try:
