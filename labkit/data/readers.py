@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import math
@@ -128,8 +129,11 @@ def _extract(archive: Path, destination: Path) -> None:
     try:
         try:
             with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")
+                tar.extractall(tmp, filter=_refuse_unsafe)
         except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+            shutil.rmtree(tmp, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                destination.parent.rmdir()  # only when nothing else is in it
             raise DataError(f"{archive} cannot be extracted: {_reason(error)}") from None
         try:
             os.replace(tmp, destination)
@@ -141,6 +145,14 @@ def _extract(archive: Path, destination: Path) -> None:
     for other in destination.parent.iterdir():
         if other != destination and other.is_dir() and not other.name.startswith("."):
             shutil.rmtree(other, ignore_errors=True)
+
+
+def _refuse_unsafe(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
+    """tarfile's "data" filter (no `..`, no links out, no devices), and no absolute names either
+    (the filter would strip their "/": an archive of class folders has no reason to hold any)."""
+    if member.name.startswith(("/", "\\")):
+        raise tarfile.AbsolutePathError(member)
+    return tarfile.data_filter(member, path)
 
 
 def _sha256(path: Path) -> str:
