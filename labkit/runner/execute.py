@@ -42,7 +42,7 @@ def work(job: Job, settings: dict, events) -> None:
 
     Args:
         job: the `Job`.
-        settings: `run_dir`, `parameters`, `timeout`, `build`, `profile` (see `scheduler`).
+        settings: `run_dir`, `parameters`, `timeout`, `build`, `profile`, `threads` (see `pool`).
         events: the runner's queue.
     """
     from labkit.runner import engine  # papermill: only in the worker (importing it takes seconds)
@@ -64,6 +64,9 @@ def work(job: Job, settings: dict, events) -> None:
         PROFILE_VARIABLE: settings["profile"],
         "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
     })
+    if settings.get("threads"):  # jobs side by side share the cores: one TensorFlow pool each, not one per core
+        os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(settings["threads"]))
+        os.environ.setdefault("OMP_NUM_THREADS", str(settings["threads"]))
     if job.variant:
         os.environ[VARIANT_VARIABLE] = job.variant
     else:

@@ -80,6 +80,18 @@ def record(run_dir: Path, job: Job, parameters: dict, modules: list[str] | None,
     write_json(path_of(run_dir), data)
 
 
+def forget(run_dir: Path, names: list[str]) -> None:
+    """Drops the entries of jobs that failed or were stopped: they run again next time.
+
+    Args:
+        run_dir: `<build>/<profile>`.
+        names: the jobs' names.
+    """
+    data = read(run_dir)
+    if any(name in data for name in names):
+        write_json(path_of(run_dir), {k: v for k, v in data.items() if k not in names})
+
+
 def why_run(entry: dict | None, job: Job, parameters: dict) -> str | None:
     """Says why a job must run again, or `None` when its last successful run still holds.
 

@@ -150,7 +150,8 @@ class Pool:
 
     def _start(self, job: Job) -> None:
         settings = {"run_dir": str(self.plan.run_dir), "parameters": {**self.plan.parameters, **job.parameters},
-                    "timeout": self.plan.timeout, "build": str(self.plan.build), "profile": self.plan.profile.name}
+                    "timeout": self.plan.timeout, "build": str(self.plan.build), "profile": self.plan.profile.name,
+                    "threads": max(1, (os.cpu_count() or 1) // self.plan.workers) if self.plan.workers > 1 else None}
         process = self.context.Process(target=work, args=(job, settings, self.events), name=f"labkit-{job.name}")
         process.start()
         self.running[job.name] = (process, job, time.perf_counter())
@@ -197,6 +198,8 @@ class Pool:
         if outcome.get("ok"):
             made = [output] + ([Path(outcome["results"])] if outcome.get("results") else [])
             manifest.record(run_dir, job, {**self.plan.parameters, **job.parameters}, outcome.get("modules"), seconds, made)
+        else:
+            manifest.forget(run_dir, [job.name])
         row = RunResult(job.name, bool(outcome.get("ok")), seconds, headline_of(self.plan.build, self.plan.profile.name, job.name),
                         outcome.get("error"), output, log)
         self.finished[job.name] = row
@@ -218,6 +221,7 @@ class Pool:
         while (event := self._next_event(timeout=0.05)) is not None:
             if event[0] == "kernel":
                 self.kernels[event[1]] = event[2]
+        manifest.forget(self.plan.run_dir, list(self.running))
         for name in list(self.running):
             self._kill_kernel(name)
             for leftover in (self.plan.run_dir / "notebooks").glob(f".{name}.*.part.ipynb"):
