@@ -137,3 +137,23 @@ def test_running_leaves_the_callers_environment_as_it_was(folder, tmp_path, monk
     assert rows[0].ok, rows[0].error  # the kernel saw the build folder it was given
     assert os.environ["LABKIT_PROFILE"] == "offline"
     assert "LABKIT_BUILD_DIR" not in os.environ
+
+
+def test_variants_name_their_jobs_and_results(tmp_path, monkeypatch):
+    from labkit import config, session
+
+    source = write_notebook(tmp_path / "07_transfer.ipynb", "1")
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata["labkit"] = {"variants": {"mobilenet_v2": {"BACKBONE": "mobilenet_v2"}, "resnet50": {"BACKBONE": "resnet50"}}}
+    nbformat.write(nb, source)
+    jobs = runner.plan_jobs([], tmp_path)
+    assert [(j.name, j.variant, j.parameters) for j in jobs] == [
+        ("07_transfer-mobilenet_v2", "mobilenet_v2", {"BACKBONE": "mobilenet_v2"}),
+        ("07_transfer-resnet50", "resnet50", {"BACKBONE": "resnet50"}),
+    ]
+    assert [j.name for j in runner.plan_jobs(["07_transfer-resnet50"], tmp_path)] == ["07_transfer-resnet50"]
+    monkeypatch.setenv(config.VARIANT_VARIABLE, "resnet50")  # what the runner sets for the kernel
+    assert session._with_variant("07_transfer", config.resolve_variant(None)) == "07_transfer-resnet50"
+    assert session._with_variant("07_transfer", config.resolve_variant("mobilenet_v2")) == "07_transfer-mobilenet_v2"
+    with pytest.raises(ParameterError, match="variant='a/b'"):
+        session._with_variant("07_transfer", "a/b")
