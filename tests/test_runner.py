@@ -157,3 +157,20 @@ def test_variants_name_their_jobs_and_results(tmp_path, monkeypatch):
     assert session._with_variant("07_transfer", config.resolve_variant("mobilenet_v2")) == "07_transfer-mobilenet_v2"
     with pytest.raises(ParameterError, match="variant='a/b'"):
         session._with_variant("07_transfer", "a/b")
+
+
+def test_the_book_gives_each_variant_its_own_page(tmp_path):
+    from labkit import book
+
+    (tmp_path / "notebooks").mkdir()
+    write_notebook(tmp_path / "notebooks" / "07_t.ipynb", "1")
+    nb = nbformat.read(tmp_path / "notebooks" / "07_t.ipynb", as_version=4)
+    nb.metadata["labkit"] = {"variants": {"a": {"X": 1}, "b": {"X": 2}}}
+    nbformat.write(nb, tmp_path / "notebooks" / "07_t.ipynb")
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n  - caption: N\n    chapters:\n"
+                   "      - file: notebooks/00_x\n      - file: notebooks/07_t\n")
+    pages = book._variant_pages(tmp_path, book.listed_notebooks(toc))
+    assert pages == {"07_t": ["07_t-a", "07_t-b"]}
+    book._list_variant_pages(toc, pages)
+    assert book.listed_notebooks(toc) == ["00_x", "07_t-a", "07_t-b"]
