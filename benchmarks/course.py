@@ -10,6 +10,7 @@ figures, since the machine may be shared. Exit status 1 when a notebook failed o
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -27,6 +28,20 @@ def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+def slowest_cells(path: Path, count: int = 3) -> list[tuple[int, float, str]]:
+    """The `count` slowest code cells of an executed copy: (In [n], seconds, first line of source)."""
+    try:
+        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return []
+    timed = [
+        (cell.get("execution_count") or 0, cell["metadata"].get("papermill", {}).get("duration") or 0.0,
+         "".join(cell.get("source", "")).strip().splitlines()[0][:60] if "".join(cell.get("source", "")).strip() else "")
+        for cell in cells if cell.get("cell_type") == "code"
+    ]
+    return sorted(timed, key=lambda t: -t[1])[:count]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="offline", choices=("offline", "smoke"))
@@ -41,6 +56,7 @@ def main() -> int:
         checked = runner.plan(args.notebooks, profile=args.profile, jobs=args.jobs, build_dir=args.build_dir or scratch)
         rows = runner.execute(checked, force=True, progress=progress,
                               on_result=lambda r: progress.line(f"  {r.status:<7} {r.notebook} ({r.seconds:.1f} s)"))
+        slowest = {row.notebook: slowest_cells(row.output) for row in rows}
     wall = time.perf_counter() - started
     print(f"\nprofile {args.profile}, {checked.workers} job(s) at a time, {os.cpu_count()} cores; "
           f"load average {before} before, {load()} after\n")
@@ -52,6 +68,9 @@ def main() -> int:
         missed += verdict == "MISSED" or not row.ok
         shown = f"{limit / MINUTE:.2f} min" if limit else "-"
         print(f"| {row.notebook} | {row.status} | {row.seconds / MINUTE:.2f} min | {shown} | {verdict} |")
+    print("\nwhere the time goes (the slowest cells of each notebook, from papermill's timings):")
+    for name, cells in slowest.items():
+        print(f"  {name}: " + "; ".join(f"In [{n}] {seconds:.0f} s `{line}`" for n, seconds, line in cells))
     ran = sum(r.seconds for r in rows)
     goal = COURSE_GOAL[args.profile]
     print(f"\nsum of notebook times {ran / MINUTE:.2f} min, wall {wall / MINUTE:.2f} min "
