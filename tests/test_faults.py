@@ -228,21 +228,24 @@ def wait_for(path: Path, text: str, timeout: float = 120.0) -> None:
     raise AssertionError(f"{text!r} never appeared in {path}")
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_signal_stops_workers_and_kernels_and_says_what_finished(signum, status, tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "status", "jobs"), [(signal.SIGTERM, 143, 2), (signal.SIGINT, 130, 1)], ids=["SIGTERM, 2 jobs", "Ctrl-C"]
+)
+def test_a_signal_stops_workers_and_kernels_and_says_what_finished(signum, status, jobs, tmp_path):
     mine = tmp_path / "mine"
+    slow = ["01_slow", "02_slow"][:jobs]
     write_notebook(mine / "00_fast.ipynb", "print('done')")
-    write_notebook(mine / "01_slow.ipynb", "import time\nprint('SLEEPING', flush=True)\ntime.sleep(120)")
-    write_notebook(mine / "02_slow.ipynb", "import time\nprint('SLEEPING', flush=True)\ntime.sleep(120)")
+    for name in slow:
+        write_notebook(mine / f"{name}.ipynb", "import time\nprint('SLEEPING', flush=True)\ntime.sleep(120)")
     write_notebook(mine / "03_never.ipynb", "print('never')")
     build = tmp_path / "build"
     stdout = tmp_path / "stdout.txt"
     with open(stdout, "w") as out:
-        runner = cli("run", "--profile", "smoke", "--jobs", "2", *(str(p) for p in sorted(mine.glob("*.ipynb"))),
+        runner = cli("run", "--profile", "smoke", "--jobs", str(jobs), *(str(p) for p in sorted(mine.glob("*.ipynb"))),
                      build=build, stdout=out, stderr=subprocess.PIPE)
         try:
             wait_for(stdout, "ok      00_fast")
-            wait_for_kernel_output(build, ("01_slow", "02_slow"))
+            wait_for_kernel_output(build, slow)
             runner.send_signal(signum)
             _, err = runner.communicate(timeout=60)
         finally:
@@ -251,10 +254,11 @@ def test_a_signal_stops_workers_and_kernels_and_says_what_finished(signum, statu
     assert runner.returncode == status, err
     line = one_line(err)
     assert f"interrupted by {signal.Signals(signum).name}: finished 1 (00_fast)" in line
-    assert "stopped 2 (01_slow, 02_slow); not started 1" in line
+    assert f"stopped {jobs} ({', '.join(slow)}); not started 1" in line
     executed = build / "smoke" / "notebooks"
     assert json.loads((executed / "00_fast.ipynb").read_text())["cells"]  # whole and readable
     assert sorted(p.name for p in executed.iterdir()) == ["00_fast.ipynb"]
+    assert "00_fast" in json.loads((build / "smoke" / "manifest.json").read_text())  # it will be skipped next time
     assert leftovers(build) == []
     assert survivors(str(build)) == []
 
