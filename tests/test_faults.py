@@ -181,6 +181,7 @@ def test_a_run_keeps_kernel_noise_in_logs_and_names_cells_as_the_copy_does(tmp_p
     write_notebook(mine / "00_data_tour.ipynb", "import os\nos.write(2, b'KERNEL-NOISE\\n')\nprint('my own copy')")
     write_notebook(mine / "01_broken.ipynb", "x = 1", "y = x / 0", "print('never')")
     write_notebook(mine / "02_dies.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    write_notebook(mine / "04_kills_worker.ipynb", "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(60)")
     write_notebook(mine / "03_variants.ipynb", "import os\nprint(os.environ['LABKIT_VARIANT'], WHICH)",
                    variants={"a": {"WHICH": 1}, "b": {"WHICH": 2}})
     build = tmp_path / "build"
@@ -205,6 +206,9 @@ def test_a_run_keeps_kernel_noise_in_logs_and_names_cells_as_the_copy_does(tmp_p
         book._check_no_unexpected_error(executed / "01_broken.ipynb", "smoke")
     dies_row = next(line for line in out.splitlines() if line.startswith("02_dies"))
     assert "FAILED" in dies_row and "In [3]: DeadKernelError" in dies_row
+    killed_row = next(line for line in out.splitlines() if line.startswith("04_kills_worker"))
+    assert "FAILED" in killed_row and "the runner's worker died (exit status -9)" in killed_row
+    assert (executed / "04_kills_worker.ipynb").is_file()  # what ran, kept; its orphaned kernel is killed below
     for variant, which in (("a", 1), ("b", 2)):
         assert f"{variant} {which}" in (executed / f"03_variants-{variant}.ipynb").read_text()
     assert leftovers(build) == []

@@ -188,6 +188,9 @@ class Pool:
             if name in self.running:
                 del self.running[name]
                 self._kill_kernel(name)
+                notebooks = self.plan.run_dir / "notebooks"
+                for partial in notebooks.glob(f".{name}.{process.pid}.part.ipynb"):  # what ran, kept as a copy
+                    os.replace(partial, notebooks / f"{name}.ipynb")
                 error = f"the runner's worker died (exit status {process.exitcode})"
                 self._finish(job, {"ok": False, "error": error}, time.perf_counter() - started)
 
