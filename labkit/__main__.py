@@ -10,7 +10,7 @@ from labkit.config import PROFILES
 from labkit.errors import LabkitError, ParameterError
 from labkit.grading import cli as grading
 
-DEFAULT_JOBS = 1  # labkit.runner.DEFAULT_JOBS, without importing the runner for --help
+DEFAULT_JOBS = 2  # labkit.runner.DEFAULT_JOBS, without importing the runner for --help
 # The parameters of labkit's functions, as the command line names them.
 OPTIONS = {"build_dir": "--build-dir", "cell_timeout": "--cell-timeout", "jobs": "--jobs", "seed": "--seed",
            "profile": "--profile"}

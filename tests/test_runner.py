@@ -174,3 +174,9 @@ def test_the_book_gives_each_variant_its_own_page(tmp_path):
     assert pages == {"07_t": ["07_t-a", "07_t-b"]}
     book._list_variant_pages(toc, pages)
     assert book.listed_notebooks(toc) == ["00_x", "07_t-a", "07_t-b"]
+
+
+def test_the_command_line_states_the_runners_default_jobs():
+    from labkit import __main__ as cli
+
+    assert cli.DEFAULT_JOBS == runner.DEFAULT_JOBS

@@ -23,8 +23,8 @@ from labkit.runner.pool import Interrupted, Pool, RunResult, headline_of
 from labkit.runner.progress import Progress
 from labkit.runner.selection import Job, plan_jobs
 
-# Notebooks run side by side by default: measured in benchmarks/jobs.py (see benchmarks/README.md).
-DEFAULT_JOBS = 1
+# Two notebooks side by side: 1.68x faster than one at a time on 2 cores (benchmarks/jobs.py, benchmarks/README.md).
+DEFAULT_JOBS = 2
 
 
 @dataclass
