@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from labkit.config import PROFILES
+from labkit.config import BUILD_DIR_VARIABLE, PROFILES
 from labkit.errors import LabkitError, ParameterError
 from labkit.grading import cli as grading
 
@@ -20,10 +20,15 @@ def _lower(text: str) -> str:
     return text.strip().lower()
 
 
-def _as_option(message: str) -> str:
-    """`build_dir='x' ...` -> `--build-dir='x' ...`: errors name what the user typed."""
+def _as_option(message: str, args) -> str:
+    """`build_dir='x' ...` -> `--build-dir='x' ...`: errors name what the user typed (or the
+    environment variable, when the option was not given)."""
     name, equals, rest = message.partition("=")
-    return f"{OPTIONS[name]}={rest}" if equals and name in OPTIONS else message
+    if not equals or name not in OPTIONS:
+        return message
+    if name == "build_dir" and getattr(args, "build_dir", None) is None:
+        return f"{BUILD_DIR_VARIABLE}={rest}"
+    return f"{OPTIONS[name]}={rest}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             return grading.run(args)
         return _book(args)
     except ParameterError as exc:
-        parser.exit(2, f"{parser.prog} {args.command}: error: {_as_option(str(exc))}\n")
+        parser.exit(2, f"{parser.prog} {args.command}: error: {_as_option(str(exc), args)}\n")
     except LabkitError as exc:
         parser.exit(1, f"{parser.prog} {args.command}: {exc}\n")
     except KeyboardInterrupt:

@@ -111,6 +111,13 @@ def build_dir_cases(tmp_path: Path):
     return {"a file": tmp_path / "a_file", "under a file": tmp_path / "a_file" / "build"}
 
 
+def test_a_bad_build_dir_from_the_environment_names_the_variable(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    done = cli("run", "--profile", "smoke", "00", build=tmp_path / "a_file")
+    assert done.returncode == 2 and done.stdout == ""
+    assert f"LABKIT_BUILD_DIR='{tmp_path / 'a_file'}' cannot be used" in one_line(done.stderr)
+
+
 @pytest.mark.parametrize("case", ["a file", "under a file"])
 def test_a_build_dir_that_cannot_be_a_folder_names_build_dir(case, tmp_path):
     build = build_dir_cases(tmp_path)[case]
