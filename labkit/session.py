@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import results
+from labkit import logs, results
 from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile
 from labkit.errors import ParameterError, check_seed, check_stem
 
@@ -97,6 +97,7 @@ def setup(
     cache_dir: str | os.PathLike | None = None,
     deterministic: bool = True,
     quiet: bool = False,
+    parameters: dict | None = None,
 ) -> Lab:
     """Prepares a notebook run.
 
@@ -109,6 +110,7 @@ def setup(
         deterministic: turn on the backend's deterministic ops (same numbers on every run on
             the same machine, a little slower).
         quiet: do not print the summary block.
+        parameters: the notebook's parameters (`{"EPOCHS": 3, ...}`), kept in the results file.
 
     Returns:
         The `Lab`, also kept as `labkit.session.current()`.
@@ -156,8 +158,10 @@ def setup(
             "device": lab.device,
             "versions": lab.versions,
             "datasets": [],
+            "parameters": dict(parameters or {}),
         },
     )
+    logs.capture(lab.run_dir / "logs" / f"{notebook}.log")
     _current = lab
     if not quiet:
         print(_banner(lab, determinism))
@@ -166,8 +170,8 @@ def setup(
 
 def _banner(lab: Lab, determinism: str) -> str:
     profile = lab.profile
-    data = "real datasets, downloaded to " + str(lab.cache_dir) if profile.real_data else (
-        "embedded (cut from images the dependencies ship; no network)"
+    data = "real datasets, downloaded to the download cache" if profile.real_data else (
+        "embedded stand-ins (drawn by formula or cut from images the dependencies ship; no network)"
     )
     weights = "ImageNet" if profile.pretrained else "RANDOM INIT: no pretrained weights in this profile"
     versions = " · ".join(f"{k} {v}" for k, v in lab.versions.items())
@@ -179,7 +183,7 @@ def _banner(lab: Lab, determinism: str) -> str:
             f"  device   {lab.device}",
             f"  seed     {lab.seed} (python, numpy, keras; deterministic ops {determinism})",
             f"  versions {versions}",
-            f"  results  {lab.results_path}",
+            f"  results  {lab.results_path.relative_to(lab.build_dir)} (in the build folder)",
         ]
     )
 
