@@ -223,6 +223,30 @@ def headline(data: dict[str, Any]) -> tuple[str, Any] | None:
     return name, data["values"][name]
 
 
+def choice(given: Any, *, notebook: str, name: str, seed_value: Any, what: str, ties: str | None = None) -> tuple:
+    """Chooses a setting that an earlier notebook decided: the parameter, else its winner, else the seed's.
+
+    Args:
+        given: the notebook's parameter; `None` asks the earlier notebook.
+        notebook: the earlier notebook (`"02_optimizer_sweep"`).
+        name: the value it recorded (`"best_optimizer"`).
+        seed_value: the seed report's choice, used when the earlier notebook has not run under this profile.
+        what: how to name the setting in the sentence.
+        ties: the name of the earlier notebook's list of values tied with its winner, if it recorded one.
+
+    Returns:
+        `(value, sentence)`: the setting and one sentence saying where it comes from.
+    """
+    if given is not None:
+        return given, f"{what}: {given}, as set in the parameters."
+    value = earlier(notebook, name)
+    if value is None:
+        return seed_value, f"{what}: {seed_value}, the seed report's choice ({notebook} has no results under this profile)."
+    tied = earlier(notebook, ties) if ties else None
+    note = f"; {notebook} could not tell it apart from {', '.join(map(str, tied))}" if tied else ""
+    return value, f"{what}: {value}, the highest-scoring choice of {notebook} under this profile{note}."
+
+
 def fingerprint(*arrays) -> str:
     """Hashes arrays (their dtype, shape and bytes), so that two runs can tell whether they saw the same split.
 

@@ -205,3 +205,27 @@ def ranking_sentence(marked, by: str, *, metric: str = "val_accuracy", what: str
     if len(below):
         text += f" Below the best by more than the noise: {named(below)}."
     return text
+
+
+def pair_sentence(first: tuple, second: tuple, *, examples: int, what: str = "test accuracy",
+                  seed_sd: float | None = None) -> str:
+    """Says whether two single accuracies differ by more than twice the noise of their gap.
+
+    Args:
+        first: `(name, accuracy)`.
+        second: `(name, accuracy)`.
+        examples: images each accuracy was measured on.
+        what: how to name the metric.
+        seed_sd: the seed-to-seed standard deviation, where measured.
+
+    Returns:
+        One sentence with both numbers, the gap and its noise.
+    """
+    (a, pa), (b, pb) = first, second
+    extra = 0.0 if seed_sd is None else 2 * float(seed_sd) ** 2
+    noise = 200 * math.sqrt(standard_error(pa, examples) ** 2 + standard_error(pb, examples) ** 2 + extra)
+    gap = 100 * (pa - pb)
+    numbers = f"{a} {100 * pa:.1f} % against {b} {100 * pb:.1f} % ({what} on {examples:,} images)"
+    if abs(gap) <= noise:
+        return f"{numbers}: a gap of {gap:+.1f} points, within twice its noise (±{noise:.1f}): a tie."
+    return f"{numbers}: a gap of {gap:+.1f} points, more than twice its noise (±{noise:.1f})."
