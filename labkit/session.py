@@ -153,11 +153,9 @@ def setup(
             "notebook": notebook,
             "profile": resolved.name,
             "seed": seed,
-            "real_data": resolved.real_data,
-            "pretrained": resolved.pretrained,
+            "real_data": resolved.real_data, "pretrained": resolved.pretrained,
             "device": lab.device,
             "versions": lab.versions,
-            "datasets": [],
             "parameters": dict(parameters or {}),
         },
     )
