@@ -148,8 +148,8 @@ class FitLog(keras.callbacks.Callback):
         self.fits.append(Fit())
         self._stale = True
 
-    def on_train_batch_end(self, batch, logs=None):
-        self._stale = True
+    def on_epoch_begin(self, epoch, logs=None):
+        self._stale = True  # the epoch's steps change the weights (no per-batch hook: it would slow fits)
 
     def on_test_begin(self, logs=None):
         self._recalibrate()

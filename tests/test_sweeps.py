@@ -90,7 +90,8 @@ def test_every_trial_logs_its_hyperparameters_to_tensorboard(grid):
     logs = sweeps.log_dir(directory, "grid")
     assert logs == directory / "grid" / "tensorboard"
     assert sweeps.tensorboard_command(directory, "grid") == f"tensorboard --logdir {logs.resolve()}"
-    assert sweeps.tensorboard_command("my runs", "grid").endswith("/my runs/grid/tensorboard'")  # quoted for the shell
+    # relative to the working folder (or the checkout), never an absolute local path; quoted for the shell
+    assert sweeps.tensorboard_command("my runs", "grid") == "tensorboard --logdir 'my runs/grid/tensorboard'"
     for row in frame.itertuples():
         events = EventAccumulator(str(logs / str(row.trial) / "execution0"))
         events.Reload()
