@@ -204,9 +204,9 @@ def sweep_bars(table, by: str, *, metric: str = "val_accuracy", reference: dict 
             ax.bar([np.nan], [np.nan], color=colour, label=f"this run: {verdict}")
     ax.set_xticks(positions, names, rotation=30 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
     ax.set_ylim(0, 1.0)
-    ax.set_xlabel(by)
-    noise = " (bars: ± 2 standard errors of the split)" if examples is not None else ""
-    ax.set_ylabel(metric.replace("_", " ") + noise, fontsize=9)
+    noise = "; error bars: ± 2 standard errors of the split" if examples is not None else ""
+    ax.set_xlabel(by + noise)
+    ax.set_ylabel(metric.replace("_", " "))
     ax.set_title(title or f"{metric.replace('_', ' ')} by {by}", fontsize=11)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
