@@ -408,8 +408,9 @@ def test_compare_weighs_the_gap_against_the_spread():
     )
     clear = stats.compare(runs, baseline="base", challenger="wide")
     assert clear["gap"] == pytest.approx(0.05) and clear["standard_error"] == pytest.approx((2 * 0.01**2 / 3) ** 0.5)
-    assert clear["verdict"].startswith("larger")
-    assert stats.compare(runs, baseline="base", challenger="noisy")["verdict"].startswith("within")
+    assert clear["real"] is True and "Welch's t-test" in clear["verdict"] and clear["p_value"] < 0.05
+    noisy = stats.compare(runs, baseline="base", challenger="noisy")
+    assert noisy["real"] is False and "not distinguishable" in noisy["verdict"]
     single = stats.compare(runs[runs.seed == 0], baseline="base", challenger="wide")
     assert single["standard_error"] is None and single["verdict"].startswith("unknown")
     with pytest.raises(ParameterError, match="challenger='tall'"):
