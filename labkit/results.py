@@ -237,14 +237,17 @@ def choice(given: Any, *, notebook: str, name: str, seed_value: Any, what: str, 
     Returns:
         `(value, sentence)`: the setting and one sentence saying where it comes from.
     """
+    def shown(value):
+        return " · ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
     if given is not None:
-        return given, f"{what}: {given}, as set in the parameters."
+        return given, f"{what}: {shown(given)}, as set in the parameters."
     value = earlier(notebook, name)
     if value is None:
-        return seed_value, f"{what}: {seed_value}, the seed report's choice ({notebook} has no results under this profile)."
+        return seed_value, f"{what}: {shown(seed_value)}, the seed report's choice ({notebook} has no results under this profile)."
     tied = earlier(notebook, ties) if ties else None
-    note = f"; {notebook} could not tell it apart from {', '.join(map(str, tied))}" if tied else ""
-    return value, f"{what}: {value}, the highest-scoring choice of {notebook} under this profile{note}."
+    note = f"; {notebook} could not tell it apart from {', '.join(map(shown, tied))}" if tied else ""
+    return value, f"{what}: {shown(value)}, the highest-scoring choice of {notebook} under this profile{note}."
 
 
 def fingerprint(*arrays) -> str:
