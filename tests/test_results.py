@@ -116,3 +116,17 @@ def test_warnings_go_to_the_notebook_log_not_the_page(tmp_path, capsys):
     assert ".venv" not in captured.err + captured.out and "TensorFlow log line" not in captured.err
     text = (tmp_path / "smoke" / "logs" / "97_logs.log").read_text()
     assert "/local/.venv/path" in text and "a TensorFlow log line" in text
+
+
+def test_choice_takes_the_parameter_then_the_earlier_winner_then_the_seed(tmp_path):
+    labkit.setup("smoke", seed=0, notebook="04_later", build_dir=tmp_path, quiet=True)
+    value, sentence = results.choice(None, notebook="02_first", name="best", seed_value="nadam", what="optimizer")
+    assert value == "nadam" and "seed report's choice" in sentence and "no results under this profile" in sentence
+    labkit.setup("smoke", seed=0, notebook="02_first", build_dir=tmp_path, quiet=True)
+    labkit.record("best", "rmsprop")
+    labkit.record("ties", ["adam", "nadam"])
+    labkit.setup("smoke", seed=0, notebook="04_later", build_dir=tmp_path, quiet=True)
+    value, sentence = results.choice(None, notebook="02_first", name="best", seed_value="nadam", what="optimizer", ties="ties")
+    assert value == "rmsprop" and "highest-scoring choice of 02_first" in sentence and "adam, nadam" in sentence
+    value, sentence = results.choice("sgd", notebook="02_first", name="best", seed_value="nadam", what="optimizer")
+    assert value == "sgd" and "as set in the parameters" in sentence
