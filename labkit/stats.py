@@ -195,7 +195,7 @@ def ranking_sentence(marked, by: str, *, metric: str = "val_accuracy", what: str
     best = marked.iloc[0]
     ties = marked[marked["verdict"] == "tied with the best"]
     below = marked[marked["verdict"] == "below the best"]
-    noise = 100 * float(marked["noise of gap"].iloc[1:].max()) if len(marked) > 1 else 0.0
+    noise = 100 * float(ties["noise of gap"].max()) if len(ties) else 0.0
     text = f"Highest {what}: {best[by]} ({100 * best[metric]:.1f} %)."
     if len(ties):
         text += (f" Tied with it (gaps within twice their noise, up to ±{noise:.1f} points): {named(ties)};"
