@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import results
+from labkit import logs, results
 from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile, resolve_variant
 from labkit.errors import ParameterError, check_seed, check_stem
 
@@ -98,6 +98,7 @@ def setup(
     deterministic: bool = True,
     quiet: bool = False,
     variant: str | None = None,
+    parameters: dict | None = None,
 ) -> Lab:
     """Prepares a notebook run.
 
@@ -112,6 +113,7 @@ def setup(
         quiet: do not print the summary block.
         variant: the variant of the notebook being run (its results go to `<notebook>-<variant>.json`);
             `None` takes `$LABKIT_VARIANT`, which the runner sets.
+        parameters: the notebook's parameters (`{"EPOCHS": 3, ...}`), kept in the results file.
 
     Returns:
         The `Lab`, also kept as `labkit.session.current()`.
@@ -154,13 +156,13 @@ def setup(
             "notebook": notebook,
             "profile": resolved.name,
             "seed": seed,
-            "real_data": resolved.real_data,
-            "pretrained": resolved.pretrained,
+            "real_data": resolved.real_data, "pretrained": resolved.pretrained,
             "device": lab.device,
             "versions": lab.versions,
-            "datasets": [],
+            "parameters": dict(parameters or {}),
         },
     )
+    logs.capture(lab.run_dir / "logs" / f"{notebook}.log")
     _current = lab
     if not quiet:
         print(_banner(lab, determinism))
@@ -176,8 +178,8 @@ def _with_variant(notebook: str, variant: str | None) -> str:
 
 def _banner(lab: Lab, determinism: str) -> str:
     profile = lab.profile
-    data = "real datasets, downloaded to " + str(lab.cache_dir) if profile.real_data else (
-        "embedded (cut from images the dependencies ship; no network)"
+    data = "real datasets, downloaded to the download cache" if profile.real_data else (
+        "embedded stand-ins (drawn by formula or cut from images the dependencies ship; no network)"
     )
     weights = "ImageNet" if profile.pretrained else "RANDOM INIT: no pretrained weights in this profile"
     versions = " · ".join(f"{k} {v}" for k, v in lab.versions.items())
@@ -189,7 +191,7 @@ def _banner(lab: Lab, determinism: str) -> str:
             f"  device   {lab.device}",
             f"  seed     {lab.seed} (python, numpy, keras; deterministic ops {determinism})",
             f"  versions {versions}",
-            f"  results  {lab.results_path}",
+            f"  results  {lab.results_path.relative_to(lab.build_dir)} (in the build folder)",
         ]
     )
 
