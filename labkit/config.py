@@ -59,6 +59,11 @@ class Profile:
     repeat_seeds: tuple[int, ...]
     summary: str
 
+    @property
+    def pretrained(self) -> bool:
+        """Whether backbones load ImageNet weights (AutoKeras' `pretrained`); see `weights`."""
+        return self.weights == "imagenet"
+
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import keras
 
 from labkit.errors import ParameterError, bad_choice, check_choice, check_number, check_positive
+from labkit.models.inspect import parameter_counts
 
 
 @dataclass(frozen=True)
@@ -25,19 +26,20 @@ class Application:
     constructor: str
     module: str
     min_size: int
+    native_size: int = 224
 
 
-def _family(names: dict[str, str], module: str, min_size: int = 32) -> dict[str, Application]:
-    return {key: Application(value, module, min_size) for key, value in names.items()}
+def _family(names: dict[str, str], module: str, min_size: int = 32, native_size: int = 224) -> dict[str, Application]:
+    return {key: Application(value, module, min_size, native_size) for key, value in names.items()}
 
 
 APPLICATIONS: dict[str, Application] = {
     **_family({"mobilenet": "MobileNet"}, "mobilenet"),
     **_family({"mobilenet_v2": "MobileNetV2"}, "mobilenet_v2"),
     **_family({"mobilenet_v3_small": "MobileNetV3Small", "mobilenet_v3_large": "MobileNetV3Large"}, "mobilenet_v3"),
-    **_family({"inception_v3": "InceptionV3"}, "inception_v3", 75),
-    **_family({"inception_resnet_v2": "InceptionResNetV2"}, "inception_resnet_v2", 75),
-    **_family({"xception": "Xception"}, "xception", 71),
+    **_family({"inception_v3": "InceptionV3"}, "inception_v3", 75, 299),
+    **_family({"inception_resnet_v2": "InceptionResNetV2"}, "inception_resnet_v2", 75, 299),
+    **_family({"xception": "Xception"}, "xception", 71, 299),
     **_family({f"resnet{n}": f"ResNet{n}" for n in (50, 101, 152)}, "resnet"),
     **_family({f"resnet{n}_v2": f"ResNet{n}V2" for n in (50, 101, 152)}, "resnet_v2"),
     **_family({"vgg16": "VGG16"}, "vgg16"),
@@ -51,6 +53,9 @@ APPLICATIONS: dict[str, Application] = {
               "convnext"),
 }
 WEIGHTS = ("imagenet", "lab", None)
+# Where phase 2 of the seed's recipe starts fine-tuning: the TensorFlow tutorial's layer 100 of
+# MobileNetV2's 154, the last two inception blocks of InceptionV3 (layer 249), ResNet50's conv5 stage.
+FINE_TUNE_AT = {"mobilenet_v2": 100, "inception_v3": 249, "resnet50": "conv5_block1_1_conv"}
 
 
 def application(name: str) -> Application:
@@ -80,6 +85,43 @@ def min_input_size(name: str) -> int:
         The side: 75 for InceptionV3, 71 for Xception, 32 for most others.
     """
     return application(name).min_size
+
+
+def input_size(name: str, profile=None) -> int:
+    """The side of the images a backbone is trained on under a profile.
+
+    Args:
+        name: a key of `APPLICATIONS`.
+        profile: the profile; `None` takes the one `labkit.setup` chose.
+
+    Returns:
+        The backbone's native side with the real data (224, 299 for InceptionV3); otherwise the
+        side of the lab source task, at least `min_input_size(name)`.
+    """
+    from labkit.session import active_profile
+
+    app, profile = application(name), active_profile(profile)
+    return app.native_size if profile.real_data else max(profile.source_size[2], app.min_size)
+
+
+def target(name: str, *, profile=None, image_size: int | None = None):
+    """Loads the target set of the transfer notebooks at the backbone's size.
+
+    Args:
+        name: the backbone (sets the image size).
+        profile: the profile; `None` takes the one `labkit.setup` chose.
+        image_size: the side in pixels; `None` takes `input_size(name)`.
+
+    Returns:
+        The flowers photos with the real data; otherwise `tiles`, the data-scarce embedded target
+        (48 images per class to train).
+    """
+    from labkit import data
+    from labkit.session import active_profile
+
+    profile = active_profile(profile)
+    size = image_size or input_size(name, profile)
+    return data.load("flowers" if profile.real_data else "tiles", profile=profile, image_size=size)
 
 
 def resolve_weights(weights="profile", profile=None):
@@ -197,12 +239,6 @@ def classifier(base, num_classes: int, *, augment: bool = True, dropout: float =
     return keras.Model(inputs, outputs, name=f"{base.name}_classifier")
 
 
-def _counts(model) -> dict[str, int]:
-    trainable = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
-    frozen = sum(int(keras.ops.size(w)) for w in model.non_trainable_weights)
-    return {"trainable": trainable, "non_trainable": frozen}
-
-
 def freeze(model, *, at=None, base: str | None = None, verbose: bool = True) -> dict[str, int]:
     """Freezes the base of a classifier below one layer and lets it train from there on.
 
@@ -215,7 +251,7 @@ def freeze(model, *, at=None, base: str | None = None, verbose: bool = True) -> 
         verbose: print the trainable and non-trainable parameter counts.
 
     Returns:
-        `{"trainable": ..., "non_trainable": ...}` parameter counts of the whole model.
+        `{"total": ..., "trainable": ..., "non_trainable": ...}` parameter counts of the whole model.
     """
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name != "augmentation"]
     inner = model.get_layer(base) if base is not None else nested[0]
@@ -233,7 +269,7 @@ def freeze(model, *, at=None, base: str | None = None, verbose: bool = True) -> 
     inner.trainable = True
     for index, layer in enumerate(inner.layers):
         layer.trainable = index >= start
-    counts = _counts(model)
+    counts = parameter_counts(model)
     if verbose:
         where = "frozen" if start == len(names) else f"trainable from layer {start} ({names[start]!r})"
         print(f"{inner.name}: {where}; parameters trainable {counts['trainable']:,}, "
