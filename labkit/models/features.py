@@ -110,6 +110,26 @@ def _split_inside(model, layers, index) -> Split:
     return Split(prefix, head, f"{base.name}/{base.layers[cut].name}")
 
 
+def forward(model, x, *, batch_size: int = 64):
+    """Runs a model in inference mode, batch by batch, eagerly.
+
+    `model.predict` traces a graph first, which for a big backbone costs more than running a few
+    hundred small images through it op by op.
+
+    Args:
+        model: a Keras model (one or several outputs).
+        x: its input.
+        batch_size: examples per batch.
+
+    Returns:
+        The output as a NumPy array (a list of arrays for several outputs).
+    """
+    batches = [model(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+    if isinstance(batches[0], (list, tuple)):
+        return [np.concatenate([keras.ops.convert_to_numpy(b[k]) for b in batches]) for k in range(len(batches[0]))]
+    return np.concatenate([keras.ops.convert_to_numpy(b) for b in batches])
+
+
 def outputs(model, names, x, *, batch_size: int = 64) -> dict[str, np.ndarray]:
     """Computes the outputs of several layers of a functional model in one forward pass.
 
@@ -124,7 +144,7 @@ def outputs(model, names, x, *, batch_size: int = 64) -> dict[str, np.ndarray]:
     """
     names = list(names)
     taps = keras.Model(model.input, [model.get_layer(name).output for name in names])
-    arrays = taps.predict(x, batch_size=batch_size, verbose=0)
+    arrays = forward(taps, x, batch_size=batch_size)
     return dict(zip(names, arrays if len(names) > 1 else [arrays]))
 
 
@@ -142,7 +162,7 @@ def cached_dataset(parts: Split, dataset, *, batch_size: int = 64):
     import copy
 
     cached = copy.copy(dataset)
-    cached.splits = {name: (parts.prefix.predict(x, batch_size=batch_size, verbose=0), y)
+    cached.splits = {name: (forward(parts.prefix, x, batch_size=batch_size), y)
                      for name, (x, y) in dataset.splits.items()}
     cached.notes = [*dataset.notes, f"features cached at {parts.cut}"]
     return cached
@@ -164,8 +184,8 @@ def check_attached(model, parts: Split, x, features=None, *, atol: float = 1e-5)
     Raises:
         AssertionError: the difference is larger than `atol`.
     """
-    features = parts.prefix.predict(x, verbose=0) if features is None else features
-    gap = float(np.max(np.abs(model.predict(x, verbose=0) - parts.head.predict(features, verbose=0))))
+    features = forward(parts.prefix, x) if features is None else features
+    gap = float(np.max(np.abs(forward(model, x) - forward(parts.head, features))))
     head_weights = {id(w) for w in parts.head.weights}
     assert head_weights <= {id(w) for w in model.weights}, "the head must share the model's weights"
     assert gap <= atol, f"the model and its head disagree by {gap:.2e}"

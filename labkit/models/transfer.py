@@ -6,7 +6,9 @@
 - `classifier(...)`: input → augmentation → the backbone's own preprocessing → base called with
   `training=False` (BatchNorm stays in inference mode, even when the base is fine-tuned) → global
   average pooling → dropout 0.4 → dense softmax head, every layer named.
-- `freeze(model, at=...)`: the base frozen below a layer, trainable from it; prints the counts.
+- `freeze(model, at=...)`: the base frozen below a layer, trainable from it, BatchNorm layers always
+  frozen (in Keras 3, `fit` overrides the nested `training=False`; a frozen BatchNorm runs in
+  inference mode); prints the counts.
 """
 
 from __future__ import annotations
@@ -183,7 +185,7 @@ def backbone(name: str, *, input_shape=(224, 224, 3), weights="profile", bn_mome
                        input_shape=tuple(input_shape), **options)
     base.name = name
     if bn_momentum is not None:
-        check_number("bn_momentum", bn_momentum, high=1.0)
+        check_number("bn_momentum", bn_momentum, high=1.0, low_open=False)
         for layer in base.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = bn_momentum
@@ -234,7 +236,7 @@ def classifier(base, num_classes: int, *, augment: bool = True, dropout: float =
     x = Preprocess(base.name, name="preprocessing")(x)
     x = base(x, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="pooling")(x)
-    x = keras.layers.Dropout(check_number("dropout", dropout, high=0.99), seed=seed, name="dropout")(x)
+    x = keras.layers.Dropout(check_number("dropout", dropout, high=0.99, low_open=False), seed=seed, name="dropout")(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=f"{base.name}_classifier")
 
@@ -245,8 +247,8 @@ def freeze(model, *, at=None, base: str | None = None, verbose: bool = True) -> 
     Args:
         model: a model from `classifier`.
         at: the first trainable layer of the base, by name or index; `None` freezes the whole base;
-            0 unfreezes it all. BatchNorm layers keep running in inference mode either way
-            (`classifier` calls the base with `training=False`).
+            0 unfreezes it all. BatchNorm layers stay frozen, hence in inference mode, either way:
+            fine-tuning on a few images must not overwrite the statistics learned on the source.
         base: the name of the base inside `model`; `None` takes the one nested model.
         verbose: print the trainable and non-trainable parameter counts.
 
@@ -268,7 +270,9 @@ def freeze(model, *, at=None, base: str | None = None, verbose: bool = True) -> 
             raise ParameterError(f"at={at!r}: {inner.name} has {len(names)} layers")
     inner.trainable = True
     for index, layer in enumerate(inner.layers):
-        layer.trainable = index >= start
+        # Keras 3 overrides the `training=False` of a nested call when `fit` runs the outer model
+        # (keras-team/keras#20285); a frozen BatchNormalization layer always runs in inference mode.
+        layer.trainable = index >= start and not isinstance(layer, keras.layers.BatchNormalization)
     counts = parameter_counts(model)
     if verbose:
         where = "frozen" if start == len(names) else f"trainable from layer {start} ({names[start]!r})"
