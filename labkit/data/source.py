@@ -177,3 +177,55 @@ def source_task(*, fractal_classes: int = 32, region_classes: int = 32, per_clas
     held = (np.arange(len(y)) % per_class) < max(1, round(val_fraction * per_class))
     order = rng.permutation(int((~held).sum()))
     return {"train": (x[~held][order], y[~held][order]), "val": (x[held], y[held])}, names
+
+
+def dataset(settings: dict):
+    """The source task as a `labkit.data.Dataset`, to look at it like any other.
+
+    Args:
+        settings: as `labkit.models.pretrain.source_settings` returns them.
+
+    Returns:
+        A `Dataset` whose `test` split is the held-out validation split (pretraining has no test).
+    """
+    from labkit.data.dataset import Dataset
+
+    splits, names = source_task(fractal_classes=settings["fractal_classes"], region_classes=settings["region_classes"],
+                                per_class=settings["per_class"], image_size=settings["image_size"], seed=settings["seed"])
+    return Dataset(name=f"lab source v{VERSION}", requested="source",
+                   title=f"{settings['fractal_classes']} fractal classes (drawn by formula) and "
+                         f"{settings['region_classes']} photo-region classes",
+                   source="iterated function systems (Kataoka et al., ACCV 2020) and scikit-image's sample pictures",
+                   licence="formula: none; pictures: see scikit-image's data README",
+                   class_names=names, splits={**splits, "test": splits["val"]}, profile="-",
+                   notes=["no class of any target set; the test split is the validation split"])
+
+
+def preview(data, *, classes: int = 8, per_class: int = 6, seed: int = 0):
+    """Draws a few classes of each family of the source task.
+
+    Args:
+        data: from `dataset`.
+        classes: how many classes to show, half fractals and half photo regions.
+        per_class: images per class.
+        seed: which classes and images.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import copy
+
+    from labkit.vis import plots
+
+    rng = np.random.default_rng(seed)
+    fractal = [i for i, n in enumerate(data.class_names) if n.startswith("fractal")]
+    region = [i for i, n in enumerate(data.class_names) if not n.startswith("fractal")]
+    shown = sorted([*rng.choice(fractal, min(len(fractal), classes // 2), replace=False),
+                    *rng.choice(region, min(len(region), classes - classes // 2), replace=False)])
+    x, y = data.splits["train"]
+    keep = np.isin(y, shown)
+    subset = copy.copy(data)
+    subset.class_names = [data.class_names[i] for i in shown]
+    subset.splits = {"train": (x[keep], np.searchsorted(shown, y[keep]))}
+    return plots.sample_grid(subset, per_class=per_class,
+                             title=f"The source task: {len(shown)} of its {data.num_classes} classes")

@@ -152,6 +152,26 @@ def save(base, path: Path, meta: dict) -> dict:
     return meta
 
 
+def initial_base(name: str, source: dict, **options):
+    """Builds the backbone exactly as the pretraining starts from: random init, seeded.
+
+    Args:
+        name: the backbone.
+        source: as `source_settings` returns.
+        **options: constructor options (such as `alpha`).
+
+    Returns:
+        The base, BatchNorm momentum 0.9 (Keras' 0.999 lags far behind a network trained from scratch).
+    """
+    import keras
+
+    from labkit.models import transfer
+
+    keras.utils.set_random_seed(source["seed"])
+    side = source["image_size"]
+    return transfer.backbone(name, input_shape=(side, side, 3), weights=None, bn_momentum=0.9, **options)
+
+
 def pretrain(name: str, source: dict, *, verbose: int = 0, fit_eagerly: bool = False, **options):
     """Trains a backbone from random init on the source task.
 
@@ -172,9 +192,8 @@ def pretrain(name: str, source: dict, *, verbose: int = 0, fit_eagerly: bool = F
 
     splits, class_names = source_task(fractal_classes=source["fractal_classes"], region_classes=source["region_classes"],
                                       per_class=source["per_class"], image_size=source["image_size"], seed=source["seed"])
-    keras.utils.set_random_seed(source["seed"])
     side = source["image_size"]
-    base = transfer.backbone(name, input_shape=(side, side, 3), weights=None, bn_momentum=0.9, **options)
+    base = initial_base(name, source, **options)
     inputs = keras.Input((side, side, 3))
     x = transfer.Preprocess(name)(inputs)
     x = keras.layers.GlobalAveragePooling2D()(base(x))
@@ -194,7 +213,7 @@ def lab_weights(name: str, *, profile=None, cache_dir=None, rebuild: bool = Fals
     Args:
         name: the backbone (`labkit.models.transfer.APPLICATIONS`).
         profile: the profile whose `source_size` sets the source task; `None`: `labkit.setup`'s.
-        cache_dir: the cache folder; `None` takes `labkit.config.resolve_cache_dir()`.
+        cache_dir: the cache folder; `None` takes `labkit.setup`'s, else `labkit.config.resolve_cache_dir()`.
         rebuild: pretrain again even when valid weights are cached.
         verbose: Keras' verbosity while pretraining.
         **options: constructor options (such as `alpha`).
@@ -206,8 +225,12 @@ def lab_weights(name: str, *, profile=None, cache_dir=None, rebuild: bool = Fals
 
     from labkit.session import active_profile
 
+    from labkit.session import current
+
     source = source_settings(name, profile)
     key = cache_key(name, source, options)
+    if cache_dir is None and current() is not None:
+        cache_dir = current().cache_dir
     folder = resolve_cache_dir(cache_dir) / "weights"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.weights.h5"
@@ -219,3 +242,32 @@ def lab_weights(name: str, *, profile=None, cache_dir=None, rebuild: bool = Fals
                                           fit_eagerly=active_profile(profile).fit_eagerly, **options)
         save(base, path, {"key": key, "source": source, "history": history, "seconds": seconds})
         return LabWeights(path, key, source, history, seconds, True)
+
+
+IMAGENET_ORIGIN = ("ImageNet weights: keras.applications downloads them on first use from "
+                   "https://storage.googleapis.com/tensorflow/keras-applications/ into ~/.keras/models "
+                   "(trained on ImageNet-1k: 1.28 million photographs, 1,000 classes)")
+
+
+def weights_note(name: str, *, profile=None) -> str:
+    """Says which weights the transfer notebooks use for a backbone under a profile.
+
+    Args:
+        name: the backbone.
+        profile: the profile; `None` takes the one `labkit.setup` chose.
+
+    Returns:
+        One or two sentences.
+    """
+    from labkit.session import active_profile
+
+    profile = active_profile(profile)
+    if profile.weights == "imagenet":
+        return (f"{IMAGENET_ORIGIN}. The transfer notebooks use them in profile '{profile.name}'; "
+                "the lab weights pretrained here show how such weights are made.")
+    if profile.weights == "lab":
+        s = source_settings(name, profile)
+        return (f"Profile '{profile.name}' has no network: the transfer notebooks use these lab weights "
+                f"({s['classes']} source classes × {s['per_class']} images at {s['image_size']} px, "
+                f"{s['epochs']} epochs), not ImageNet.")
+    return f"Profile '{profile.name}' uses random init: no pretrained weights."
