@@ -154,9 +154,22 @@ class Preprocess(keras.layers.Layer):
         self._preprocess = module.preprocess_input
 
     def call(self, inputs):
+        """Preprocesses a batch.
+
+        Args:
+            inputs: images in [0, 1].
+
+        Returns:
+            What the backbone's `preprocess_input` makes of them once scaled to [0, 255].
+        """
         return self._preprocess(keras.ops.multiply(inputs, 255.0))
 
     def get_config(self):
+        """Describes the layer for saving.
+
+        Returns:
+            Keras' config, with the backbone's name.
+        """
         return {**super().get_config(), "backbone": self.backbone}
 
 
