@@ -179,7 +179,7 @@ def plot_phases(phases: list[Phase], *, title: str | None = None):
 
 
 def repeat_weights(name: str, dataset, *, weights=("lab", None), seeds=(0, 1, 2), epochs: int = 10,
-                   learning_rate: float = 1e-3, batch_size: int = 32, eagerly: bool = False):
+                   learning_rate: float = 1e-3, batch_size: int = 32, eagerly: bool = False, reuse=None):
     """Trains the head on a frozen base once per seed and per kind of weights: does pretraining help?
 
     Args:
@@ -191,6 +191,8 @@ def repeat_weights(name: str, dataset, *, weights=("lab", None), seeds=(0, 1, 2)
         learning_rate: Adam's learning rate.
         batch_size: examples per step.
         eagerly: run the fits eagerly.
+        reuse: `{kind: (base, phase)}` of earlier runs on the same data: their bases and the features
+            their frozen head phase cached, instead of building and computing them again.
 
     Returns:
         A pandas DataFrame, one row per run, as `labkit.stats.repeat` makes it: `configuration`
@@ -200,10 +202,11 @@ def repeat_weights(name: str, dataset, *, weights=("lab", None), seeds=(0, 1, 2)
     import keras
     import pandas as pd
 
-    rows = []
+    rows, reuse = [], reuse or {}
     for kind in weights:
-        base = transfer.backbone(name, input_shape=dataset.input_shape, weights=kind)
-        cached = None  # the frozen base computes the same features for every seed: once per kind
+        # The frozen base computes the same features for every seed: once per kind.
+        base, cached = (reuse[kind][0], reuse[kind][1].features) if kind in reuse else (None, None)
+        base = base or transfer.backbone(name, input_shape=dataset.input_shape, weights=kind)
         for seed in seeds:
             keras.utils.set_random_seed(seed)
             model = transfer.classifier(base, dataset.num_classes, augment=False, seed=seed)
