@@ -50,7 +50,7 @@ def bench_pretrain(args) -> bool:
 def bench_cache(args) -> bool:
     """Times one epoch of phase 1: the head on cached features against the end-to-end model."""
     ds = transfer.target(args.backbone)
-    base = transfer.backbone(args.backbone, input_shape=ds.input_shape)
+    base = transfer.backbone(args.backbone, input_shape=ds.input_shape, weights=args.weights)
     model = transfer.classifier(base, ds.num_classes, augment=False)
     transfer.freeze(model, verbose=False)
     train.compile_classifier(model, learning_rate=1e-3)
@@ -96,11 +96,15 @@ def bench_gain(args) -> bool:
 
     ds = transfer.target(args.backbone)
     clock = _clock()
-    frozen = finetune.repeat_weights(args.backbone, ds, weights=("lab", None), seeds=args.seeds, epochs=args.epochs)
-    print(f"frozen bases, {len(args.seeds)} seeds each: {clock()[0]:.0f} s wall, load {clock()[2]:.1f}")
+    end_to_end = pd.DataFrame(_end_to_end_random(args.backbone, ds, args.seeds, args.epochs))
+    print(f"random init end to end: {clock()[0]:.0f} s wall, {clock()[1]:.0f} s CPU, load {clock()[2]:.1f}", flush=True)
+    print(end_to_end.round(3).to_string(), flush=True)
     clock = _clock()
-    runs = pd.concat([frozen, pd.DataFrame(_end_to_end_random(args.backbone, ds, args.seeds, args.epochs))])
-    print(f"random init end to end: {clock()[0]:.0f} s wall, load {clock()[2]:.1f}")
+    frozen = finetune.repeat_weights(args.backbone, ds, weights=("lab", None), seeds=args.seeds, epochs=args.epochs)
+    print(f"frozen bases, {len(args.seeds)} seeds each: {clock()[0]:.0f} s wall, {clock()[1]:.0f} s CPU, "
+          f"load {clock()[2]:.1f}")
+    runs = pd.concat([frozen, end_to_end])
+    print(runs.round(3).to_string())
     print(stats.spread(runs).round(3).to_string())
     verdicts = {other: stats.compare(runs, baseline=other, challenger="lab weights")
                 for other in ("random init", "random init, end to end")}
@@ -122,6 +126,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--weights", default="lab", type=lambda w: None if w == "none" else w,
+                        help="weights of the base in the cache benchmark: imagenet, lab or none (the speed-up does not depend on them)")
     args = parser.parse_args()
     labkit.setup(args.profile, notebook="bench_transfer", build_dir=_BUILD, quiet=True)
     print(f"profile {args.profile}, load average {os.getloadavg()[0]:.1f}")
