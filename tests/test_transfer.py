@@ -134,5 +134,5 @@ def test_notebook_07_runs_for_inception_v3_in_smoke(tmp_path):
     command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "07_transfer_learning.ipynb"), str(out),
                "-p", "PROFILE", "smoke", "-p", "BACKBONE", "inception_v3", "--cwd", str(ROOT / "notebooks")]
     env = {**os.environ, "LABKIT_BUILD_DIR": str(tmp_path / "build")}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
