@@ -27,7 +27,12 @@ class Profile:
     Attributes:
         name: `smoke`, `offline` or `full`.
         real_data: whether datasets are downloaded (`full`) or embedded.
-        pretrained: whether `keras.applications` models load ImageNet weights.
+        weights: the default weights of `keras.applications` backbones: `"imagenet"` (downloaded by
+            Keras), `"lab"` (pretrained by labkit on its own source task, cached) or `None` (random init).
+        source_size: the lab source task (`labkit.data.source`): `(classes per family, images per
+            class, image side, epochs)` of the pretraining that `"lab"` weights come from.
+        fit_eagerly: run the tiny fits of this profile eagerly: tracing a big backbone's graph costs
+            more than a few steps on a handful of images.
         split_cap: at most this many examples per split (train, val, test); `None` keeps all.
         epochs: default number of training epochs.
         image_size: default side of the colour images, in pixels.
@@ -42,7 +47,9 @@ class Profile:
 
     name: str
     real_data: bool
-    pretrained: bool
+    weights: str | None
+    source_size: tuple[int, int, int, int]
+    fit_eagerly: bool
     split_cap: tuple[int, int, int] | None
     epochs: int
     image_size: int
@@ -53,12 +60,19 @@ class Profile:
     repeat_seeds: tuple[int, ...]
     summary: str
 
+    @property
+    def pretrained(self) -> bool:
+        """Whether backbones load ImageNet weights (AutoKeras' `pretrained`); see `weights`."""
+        return self.weights == "imagenet"
+
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         real_data=False,
-        pretrained=False,
+        weights="lab",
+        source_size=(2, 8, 32, 1),
+        fit_eagerly=True,
         split_cap=(240, 80, 80),
         epochs=1,
         image_size=32,
@@ -67,12 +81,14 @@ PROFILES: dict[str, Profile] = {
         search_seconds=120,
         sweep_design="one only",
         repeat_seeds=(0, 1),
-        summary="tiny slices of the embedded data, random init: CI and quick checks",
+        summary="tiny slices of the embedded data, tiny lab-pretrained weights: CI and quick checks",
     ),
     "offline": Profile(
         name="offline",
         real_data=False,
-        pretrained=False,
+        weights="lab",
+        source_size=(32, 120, 32, 8),
+        fit_eagerly=False,
         split_cap=None,
         epochs=3,
         image_size=64,
@@ -81,12 +97,14 @@ PROFILES: dict[str, Profile] = {
         search_seconds=1200,
         sweep_design="one at a time",
         repeat_seeds=(0, 1, 2),
-        summary="the embedded data at full size, random init: the main job, no network",
+        summary="the embedded data at full size, lab-pretrained weights: the main job, no network",
     ),
     "full": Profile(
         name="full",
         real_data=True,
-        pretrained=True,
+        weights="imagenet",
+        source_size=(32, 120, 32, 8),
+        fit_eagerly=False,
         split_cap=None,
         epochs=10,
         image_size=160,

@@ -63,3 +63,11 @@ FILTER_BEST = {
     "filters": (32, 64, 64, 64),
     "accuracy": 0.9338,
 }
+
+# Question 3: transfer learning on the flowers photos (224×224 inputs, ImageNet weights, 10 epochs per
+# phase as the figures' captions say): validation accuracy before and after fine-tuning.
+SEED_002_FLOWERS = "seed report 002 (flowers photos; MobileNetV2 and InceptionV3 transfer learning)"
+TRANSFER = {
+    "mobilenet_v2": {"source": SEED_002_FLOWERS, "dataset": "flowers", "image_size": 224, "before": 0.9223, "after": 1.0000},
+    "inception_v3": {"source": SEED_002_FLOWERS, "dataset": "flowers", "image_size": 224, "before": 0.9806, "after": 1.0000},
+}

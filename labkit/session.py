@@ -156,7 +156,8 @@ def setup(
             "notebook": notebook,
             "profile": resolved.name,
             "seed": seed,
-            "real_data": resolved.real_data, "pretrained": resolved.pretrained,
+            "real_data": resolved.real_data,
+            "weights": resolved.weights,
             "device": lab.device,
             "versions": lab.versions,
             "parameters": dict(parameters or {}),
@@ -181,7 +182,12 @@ def _banner(lab: Lab, determinism: str) -> str:
     data = "real datasets, downloaded to the download cache" if profile.real_data else (
         "embedded stand-ins (drawn by formula or cut from images the dependencies ship; no network)"
     )
-    weights = "ImageNet" if profile.pretrained else "RANDOM INIT: no pretrained weights in this profile"
+    weights = {
+        "imagenet": "ImageNet (keras.applications downloads them)",
+        "lab": "LAB-PRETRAINED, not ImageNet: backbones pretrained by labkit on its source task "
+        f"({2 * profile.source_size[0]} classes × {profile.source_size[1]} images, {profile.source_size[3]} epochs; "
+        "labkit.models.pretrain)",
+    }.get(profile.weights, "RANDOM INIT: no pretrained weights in this profile")
     versions = " · ".join(f"{k} {v}" for k, v in lab.versions.items())
     return "\n".join(
         [

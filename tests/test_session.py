@@ -11,7 +11,7 @@ def test_setup_prints_profile_data_device_and_versions(tmp_path, capsys):
     lab = labkit.setup("offline", seed=1, notebook="99_banner", build_dir=tmp_path)
     block = capsys.readouterr().out
     assert "profile offline" in block
-    assert "RANDOM INIT" in block  # a profile without pretrained weights says so loudly
+    assert "LAB-PRETRAINED, not ImageNet" in block  # a profile without ImageNet weights says so loudly
     assert "embedded" in block and "CPU" in block
     assert f"keras {lab.versions['keras']}" in block and "tensorflow" in block
     assert labkit.current() is lab

@@ -180,6 +180,10 @@ def _load_embedded(name, profile, image_size, cap, split_seed) -> Dataset:
             n = len(embedded.PHOTOS)
             per_class = tuple(max(1, min(p, c // n)) for p, c in zip(per_class, cap))
         splits, class_names = embedded.photos(image_size=size, per_class=per_class, seed=split_seed)
+    elif name == "tiles":
+        from labkit.data.tiles import tiles
+
+        splits, class_names = tiles(image_size=size, seed=split_seed)
     else:
         x, y, class_names = getattr(embedded, name)(image_size=size)
         splits = split_three(x, y, split_seed)

@@ -109,6 +109,14 @@ SPECS: dict[str, EmbeddedSpec] = {
         stands_in_for="flowers",
         default_size=None,
     ),
+    "tiles": EmbeddedSpec(
+        name="tiles",
+        title="Crops of 8 colour photographs from held-out cells, colours jittered; 48 per class to train",
+        source="photographs bundled with scikit-image, scikit-learn and matplotlib (labkit.data.tiles)",
+        licence="public domain / CC BY (see each library's data README)",
+        stands_in_for=None,
+        default_size=None,
+    ),
     "faces": EmbeddedSpec(
         name="faces",
         title="Faces against non-faces, 25×25 grayscale, 2 classes",
@@ -175,7 +183,6 @@ def photos(
     Returns:
         `({"train": (x, y), "val": (x, y), "test": (x, y)}, class_names)`, x float32 N×S×S×3.
     """
-    from PIL import Image
 
     classes = tuple(PHOTOS) if classes is None else tuple(classes)
     for name in classes:
@@ -188,10 +195,7 @@ def photos(
     edges = np.concatenate([[0.0], np.cumsum(strips) / np.sum(strips)])
     out: dict[str, list[tuple[np.ndarray, int]]] = {"train": [], "val": [], "test": []}
     for label, name in enumerate(classes):
-        pixels = np.asarray(PHOTOS[name][0]())[..., :3]
-        if pixels.dtype != np.uint8:
-            pixels = (np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)
-        photo = Image.fromarray(pixels)
+        photo = photo_image(name)
         for split_index, (split, count) in enumerate(zip(out, per_class)):
             strip = edges[split_index : split_index + 2]
             out[split] += [(crop, label) for crop in _crops(photo, strip, count, size, min_scale, rng)]
@@ -200,6 +204,23 @@ def photos(
         for split, items in out.items()
     }
     return arrays, list(classes)
+
+
+def photo_image(name: str):
+    """Loads one bundled photograph.
+
+    Args:
+        name: a key of `PHOTOS`.
+
+    Returns:
+        A PIL RGB image.
+    """
+    from PIL import Image
+
+    pixels = np.asarray(PHOTOS[name][0]())[..., :3]
+    if pixels.dtype != np.uint8:
+        pixels = (np.clip(pixels, 0, 1) * 255).round().astype(np.uint8)
+    return Image.fromarray(pixels)
 
 
 def _crops(photo, strip, count: int, size: tuple[int, int], min_scale: float, rng) -> list[np.ndarray]:
