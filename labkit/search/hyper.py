@@ -142,6 +142,54 @@ def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None
     return build
 
 
+def optimizer_hypermodel(*, input_shape, num_classes: int, filters=(8, 8, 16, 16), dense_units=(64, 32)):
+    """A build function of `optimizer_space()`: a small hand-built CNN, compiled with the trial's optimizer.
+
+    Seed report 001 searched the optimizer of a frozen ImageNet ResNet-50's new head; here the
+    trainable network is `labkit.models.hand_built_cnn` at a small width, so that the search fits
+    a CPU.
+
+    Args:
+        input_shape: the images' shape.
+        num_classes: classes of the softmax layer.
+        filters: filters of the four convolutions.
+        dense_units: units of the two dense layers.
+
+    Returns:
+        A function of `hp` that returns the compiled model (`optimizer`, `learning_rate`, and
+        `momentum` where the trial has one; the batch size is applied by the search's `fit`).
+    """
+    from labkit.models import hand_built_cnn
+    from labkit.train import compile_classifier
+
+    def build(hp):
+        model = hand_built_cnn(input_shape=tuple(input_shape), num_classes=num_classes, filters=tuple(filters),
+                               dense_units=tuple(dense_units))
+        options = {"momentum": hp.get("momentum")} if hp.is_active("momentum") and "momentum" in hp.values else {}
+        return compile_classifier(model, optimizer_name=hp.get("optimizer"), learning_rate=hp.get("learning_rate"),
+                                  **options)
+
+    return build
+
+
+def preset(space: str, dataset, *, width: int | None = None):
+    """The build function and space of a seed's search, by name (for processes that rebuild it).
+
+    Args:
+        space: `"resnet"` (seed report 000) or `"optimizers"` (seed report 001).
+        dataset: the `labkit.data.Dataset` searched on.
+        width: the ResNet's width (`resnet_hypermodel`); ignored for `"optimizers"`.
+
+    Returns:
+        `(build, hyperparameters)`.
+    """
+    check_choice("space", space, ("resnet", "optimizers"))
+    shape, classes = dataset.input_shape, dataset.num_classes
+    if space == "resnet":
+        return resnet_hypermodel(input_shape=shape, num_classes=classes, width=width), resnet_space()
+    return optimizer_hypermodel(input_shape=shape, num_classes=classes), optimizer_space()
+
+
 def _narrow_resnet(hp, input_shape, num_classes, width):
     """HyperResNet's v2 network, with `width` in place of its 64 filters."""
     import keras

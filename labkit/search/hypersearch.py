@@ -142,7 +142,9 @@ def search(build, space, *, dataset, directory: str | os.PathLike, name: str, me
     except classes().Stop as stop:
         raise stop.error from None
     seconds = time.perf_counter() - started
-    return Search(table=trials_table(tuner.oracle.trials.values()), tuner=tuner, method=method,
+    # A single process and a distributed chief hold the oracle; a worker holds a client of the chief's.
+    trials = tuner.oracle.trials.values() if isinstance(tuner.oracle, classes().Oracle) else tuner.finished
+    return Search(table=trials_table(trials), tuner=tuner, method=method,
                   epochs=sum(fit.epochs for fit in log.fits), seconds=seconds, fits=list(log.fits))
 
 
