@@ -27,6 +27,8 @@ class HyperScale:
         image_size: side of the colour images the ResNet space is searched on.
         split_cap: at most this many examples per split in the searches; `None` keeps all.
         width: the ResNet's first bottleneck width; `None`: keras-tuner's `HyperResNet` (64).
+        depth_divisor: the ResNet is built with the space's conv3/conv4 depths divided by this
+            (rounded up); 1 builds the seed's depths.
         max_epochs: Hyperband's `max_epochs`, also each random trial's and retraining's epochs.
         factor: Hyperband's reduction factor.
         optimizer_trials: trials per round of seed report 001's random search.
@@ -36,6 +38,7 @@ class HyperScale:
     image_size: int = 224
     split_cap: tuple[int, int, int] | None = None
     width: int | None = None
+    depth_divisor: int = 1
     max_epochs: int = 10
     factor: int = 2
     optimizer_trials: int = 6
@@ -92,7 +95,7 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one only",
         repeat_seeds=(0, 1),
         summary="tiny slices of the embedded data, random init: CI and quick checks",
-        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, max_epochs=2, factor=2,
+        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, max_epochs=2, factor=2,
                          optimizer_trials=2, optimizer_epochs=2),
     ),
     "offline": Profile(
@@ -108,7 +111,7 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one at a time",
         repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, random init: the main job, no network",
-        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, max_epochs=3, factor=3,
+        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=4, max_epochs=3, factor=3,
                          optimizer_trials=4, optimizer_epochs=12),
     ),
     "full": Profile(

@@ -28,7 +28,7 @@ def run(spec: dict, *, workers: int = 2, timeout_seconds: float = 600, python: s
 
     Args:
         spec: the search, in plain data: `space` (`"resnet"` or `"optimizers"`), `dataset`, `profile`,
-            `build_dir`, `directory`, `name`, and optionally `image_size`, `split_cap`, `width`,
+            `build_dir`, `directory`, `name`, and optionally `image_size`, `split_cap`, `width`, `depth_divisor`,
             `method`, `max_trials`, `epochs`, `max_epochs`, `factor`, `seed`, `batch_size`.
             Delete `directory/name` beforehand to start afresh (no process overwrites it).
         workers: worker processes (each trains models).
@@ -117,7 +117,8 @@ def _main(spec_path: str, table_path: str) -> None:
                  quiet=True)
     cap = spec.get("split_cap")
     dataset = data.load(spec["dataset"], image_size=spec.get("image_size"), split_cap=tuple(cap) if cap else None)
-    build, space = hyper.preset(spec["space"], dataset, width=spec.get("width"))
+    build, space = hyper.preset(spec["space"], dataset, width=spec.get("width"),
+                                depth_divisor=spec.get("depth_divisor", 1))
     options = {k: spec[k] for k in ("method", "max_trials", "epochs", "max_epochs", "factor", "seed", "batch_size")
                if k in spec}
     found = search(build, space, dataset=dataset, directory=spec["directory"], name=spec["name"], **options)

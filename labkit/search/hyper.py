@@ -110,7 +110,7 @@ def space_values(hp) -> dict:
     return described
 
 
-def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None):
+def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None, depth_divisor: int = 1):
     """A build function of `resnet_space()`: a pre-activation ResNet (v2) with the trial's depths.
 
     Args:
@@ -118,7 +118,10 @@ def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None
         num_classes: classes of the softmax layer.
         width: filters of the first stack's bottleneck (each stack doubles it, each block's output
             has four times as many); `None` builds keras-tuner's own `HyperResNet` (64, as in
-            ResNet-50 ... 152). The depths are the trial's whatever the width.
+            ResNet-50 ... 152).
+        depth_divisor: builds `ceil(depth / depth_divisor)` blocks for the trial's `conv3_depth` and
+            `conv4_depth` (1: the seed's depths; more, for a CPU that cannot trace a 100-layer
+            network per trial). The space keeps the seed's values; only the built depth shrinks.
 
     Returns:
         A function of `hp` that returns a model compiled by `labkit.train.compile_classifier`
@@ -128,6 +131,9 @@ def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None
 
     if width is not None:
         check_positive("width", width)
+    check_positive("depth_divisor", depth_divisor)
+    if width is None and depth_divisor != 1:
+        raise ParameterError(f"depth_divisor={depth_divisor!r} needs a width: keras-tuner's HyperResNet builds the seed's depths")
 
     def build(hp):
         if width is None:
@@ -136,7 +142,7 @@ def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None
             # HyperResNet compiles for one-hot labels; compiled again below for integer ones.
             model = keras_tuner.applications.HyperResNet(input_shape=tuple(input_shape), classes=num_classes).build(hp)
         else:
-            model = _narrow_resnet(hp, tuple(input_shape), num_classes, width)
+            model = _narrow_resnet(hp, tuple(input_shape), num_classes, width, depth_divisor)
         return compile_classifier(model, optimizer_name=hp.get("optimizer"), learning_rate=hp.get("learning_rate"))
 
     return build
@@ -172,13 +178,14 @@ def optimizer_hypermodel(*, input_shape, num_classes: int, filters=(8, 8, 16, 16
     return build
 
 
-def preset(space: str, dataset, *, width: int | None = None):
+def preset(space: str, dataset, *, width: int | None = None, depth_divisor: int = 1):
     """The build function and space of a seed's search, by name (for processes that rebuild it).
 
     Args:
         space: `"resnet"` (seed report 000) or `"optimizers"` (seed report 001).
         dataset: the `labkit.data.Dataset` searched on.
         width: the ResNet's width (`resnet_hypermodel`); ignored for `"optimizers"`.
+        depth_divisor: the ResNet's `depth_divisor`; ignored for `"optimizers"`.
 
     Returns:
         `(build, hyperparameters)`.
@@ -186,11 +193,12 @@ def preset(space: str, dataset, *, width: int | None = None):
     check_choice("space", space, ("resnet", "optimizers"))
     shape, classes = dataset.input_shape, dataset.num_classes
     if space == "resnet":
-        return resnet_hypermodel(input_shape=shape, num_classes=classes, width=width), resnet_space()
+        build = resnet_hypermodel(input_shape=shape, num_classes=classes, width=width, depth_divisor=depth_divisor)
+        return build, resnet_space()
     return optimizer_hypermodel(input_shape=shape, num_classes=classes), optimizer_space()
 
 
-def _narrow_resnet(hp, input_shape, num_classes, width):
+def _narrow_resnet(hp, input_shape, num_classes, width, divisor):
     """HyperResNet's v2 network, with `width` in place of its 64 filters."""
     import keras
     from keras_tuner.src.applications.resnet import stack2  # the residual stacks HyperResNet uses
@@ -202,8 +210,8 @@ def _narrow_resnet(hp, input_shape, num_classes, width):
     x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
     x = stack2(x, width, 3, name="conv2")
-    x = stack2(x, 2 * width, hp.get("conv3_depth"), name="conv3")
-    x = stack2(x, 4 * width, hp.get("conv4_depth"), name="conv4")
+    x = stack2(x, 2 * width, math.ceil(hp.get("conv3_depth") / divisor), name="conv3")
+    x = stack2(x, 4 * width, math.ceil(hp.get("conv4_depth") / divisor), name="conv4")
     x = stack2(x, 8 * width, 3, stride1=1, name="conv5")
     x = layers.BatchNormalization(epsilon=1.001e-5, name="post_bn")(x)
     x = layers.Activation("relu", name="post_relu")(x)
@@ -279,3 +287,62 @@ def _round(value: float, direction) -> float:
         return 0.0
     scale = 10 ** math.floor(math.log10(abs(value)))
     return round(direction(value / scale) * scale, 12)
+
+
+def small_images(sides: dict, *, image_size, blocks: dict) -> str:
+    """Says what the image size does to a ResNet, from its feature-map sides.
+
+    Args:
+        sides: `stage_sides(model)`.
+        image_size: the side of the images it was built for.
+        blocks: `stage_blocks(model)`: residual blocks per stack.
+
+    Returns:
+        One sentence naming the first stack whose maps are 1×1 and the blocks that work on them.
+    """
+    single = [stage for stage in blocks if tuple(sides.get(stage, (0, 0))) == (1, 1)]
+    if not single:
+        smallest = min(blocks, key=lambda stage: sides[stage][0])
+        return (f"At {image_size} px the last maps are {sides[smallest][0]}×{sides[smallest][1]}: every stack still "
+                f"sees several positions.")
+    wasted = sum(blocks[stage] for stage in single)
+    return (f"At {image_size} px the maps are 1×1 from {single[0]} on: {wasted} of the "
+            f"{sum(blocks.values())} residual blocks see a single position, so their 3×3 convolutions use only "
+            f"their centre tap, and the extra blocks of a ResNet-101 or 152 add layers per pixel, not receptive field.")
+
+
+def stage_blocks(model) -> dict[str, int]:
+    """Counts the residual blocks of each stack of a `resnet_hypermodel` model.
+
+    Args:
+        model: the model.
+
+    Returns:
+        `{"conv2": 3, "conv3": ..., "conv4": ..., "conv5": 3}`.
+    """
+    counts = {}
+    for layer in model.layers:
+        if layer.name.startswith("conv") and layer.name.endswith("_out"):
+            stage = layer.name.split("_")[0]
+            counts[stage] = counts.get(stage, 0) + 1
+    return counts
+
+
+def rounds_verdict(first, second, ranges: dict, *, objective: str = "val_accuracy") -> str:
+    """Says what narrowing did: the second round's space and best score against the first's.
+
+    Args:
+        first: the first round's table.
+        second: the second round's table.
+        ranges: `narrow`'s ranges.
+        objective: the column compared (higher is better).
+
+    Returns:
+        One sentence built from the two tables.
+    """
+    best1, best2 = float(first[objective].max()), float(second[objective].max())
+    spans = ", ".join(f"{name} {lo:g}–{hi:g}" for name, (lo, hi) in ranges.items() if name != "optimizers")
+    change = "raised" if best2 > best1 else "did not raise"
+    return (f"The first round's {len(first)} trials led to {', '.join(ranges['optimizers'])} with {spans}; the second "
+            f"round's {len(second)} trials {change} the best {objective.replace('_', ' ')} ({best1:.3f} → {best2:.3f}), "
+            f"one run per trial, so a gap smaller than the seeds' spread above is not evidence.")
