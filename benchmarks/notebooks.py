@@ -18,6 +18,7 @@ BUDGETS = {
         "02_optimizer_sweep": 90,
         "03_activation_sweep": 90,
         "04_filter_sweep": 90,
+        "05_hyperparameter_search": 30,
     },
     # The whole offline course: well under an hour.
     "offline": {
@@ -26,6 +27,7 @@ BUDGETS = {
         "02_optimizer_sweep": 720,
         "03_activation_sweep": 780,
         "04_filter_sweep": 1200,
+        "05_hyperparameter_search": 180,
     },
 }
 

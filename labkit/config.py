@@ -28,9 +28,10 @@ class HyperScale:
         split_cap: at most this many examples per split in the searches; `None` keeps all.
         width: the ResNet's first bottleneck width; `None`: keras-tuner's `HyperResNet` (64).
         depth_divisor: the ResNet is built with the space's conv3/conv4 depths divided by this
-            (rounded up); 1 builds the seed's depths.
+            (rounded up, at least 2); 1 builds the seed's depths.
         max_epochs: Hyperband's `max_epochs`, also each random trial's and retraining's epochs.
         factor: Hyperband's reduction factor.
+        seeds: the search seeds of the RandomSearch-against-Hyperband comparison.
         optimizer_trials: trials per round of seed report 001's random search.
         optimizer_epochs: its most epochs per trial (early stopping may end a trial sooner).
     """
@@ -41,6 +42,7 @@ class HyperScale:
     depth_divisor: int = 1
     max_epochs: int = 10
     factor: int = 2
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     optimizer_trials: int = 6
     optimizer_epochs: int = 50
 
@@ -95,7 +97,7 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one only",
         repeat_seeds=(0, 1),
         summary="tiny slices of the embedded data, random init: CI and quick checks",
-        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, max_epochs=2, factor=2,
+        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, max_epochs=1, factor=2, seeds=(0,),
                          optimizer_trials=2, optimizer_epochs=2),
     ),
     "offline": Profile(
@@ -111,7 +113,7 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one at a time",
         repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, random init: the main job, no network",
-        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=4, max_epochs=3, factor=3,
+        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3, max_epochs=3, factor=3, seeds=(0, 1, 2),
                          optimizer_trials=4, optimizer_epochs=12),
     ),
     "full": Profile(

@@ -119,7 +119,7 @@ def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None
         width: filters of the first stack's bottleneck (each stack doubles it, each block's output
             has four times as many); `None` builds keras-tuner's own `HyperResNet` (64, as in
             ResNet-50 ... 152).
-        depth_divisor: builds `ceil(depth / depth_divisor)` blocks for the trial's `conv3_depth` and
+        depth_divisor: builds `ceil(depth / depth_divisor)` blocks (at least 2) for the trial's `conv3_depth` and
             `conv4_depth` (1: the seed's depths; more, for a CPU that cannot trace a 100-layer
             network per trial). The space keeps the seed's values; only the built depth shrinks.
 
@@ -210,8 +210,8 @@ def _narrow_resnet(hp, input_shape, num_classes, width, divisor):
     x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
     x = stack2(x, width, 3, name="conv2")
-    x = stack2(x, 2 * width, math.ceil(hp.get("conv3_depth") / divisor), name="conv3")
-    x = stack2(x, 4 * width, math.ceil(hp.get("conv4_depth") / divisor), name="conv4")
+    x = stack2(x, 2 * width, _blocks(hp.get("conv3_depth"), divisor), name="conv3")
+    x = stack2(x, 4 * width, _blocks(hp.get("conv4_depth"), divisor), name="conv4")
     x = stack2(x, 8 * width, 3, stride1=1, name="conv5")
     x = layers.BatchNormalization(epsilon=1.001e-5, name="post_bn")(x)
     x = layers.Activation("relu", name="post_relu")(x)
@@ -219,6 +219,11 @@ def _narrow_resnet(hp, input_shape, num_classes, width, divisor):
     x = pool(name=f"{hp.get('pooling')}_pool")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name=f"resnet_w{width}")
+
+
+def _blocks(depth: int, divisor: int) -> int:
+    """`depth / divisor` rounded up, at least 2 (keras-tuner's `stack2` names a single block twice)."""
+    return max(2, math.ceil(depth / divisor))
 
 
 def stage_sides(model) -> dict[str, tuple[int, int]]:
