@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from labkit.errors import ParameterError, check_choice, check_positive, check_seconds, check_seed, check_stem
+from labkit.errors import check_choice, check_positive, check_seconds, check_seed, check_stem
 
 METHODS = ("random", "hyperband")
 
