@@ -27,6 +27,8 @@ class HyperScale:
         image_size: side of the colour images the ResNet space is searched on.
         split_cap: at most this many examples per split in the searches; `None` keeps all.
         width: the ResNet's first bottleneck width; `None`: keras-tuner's `HyperResNet` (64).
+        eager: run the searched models eagerly (`model.run_eagerly`): with a few images, tracing a
+            100-layer training step costs more than running it.
         depth_divisor: the ResNet is built with the space's conv3/conv4 depths divided by this
             (rounded up, at least 2); 1 builds the seed's depths.
         max_epochs: Hyperband's `max_epochs`, also each random trial's and retraining's epochs.
@@ -40,6 +42,7 @@ class HyperScale:
     split_cap: tuple[int, int, int] | None = None
     width: int | None = None
     depth_divisor: int = 1
+    eager: bool = False
     max_epochs: int = 10
     factor: int = 2
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -97,7 +100,7 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one only",
         repeat_seeds=(0, 1),
         summary="tiny slices of the embedded data, random init: CI and quick checks",
-        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, max_epochs=1, factor=2, seeds=(0,),
+        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=True, max_epochs=1, factor=2, seeds=(0,),
                          optimizer_trials=2, optimizer_epochs=2),
     ),
     "offline": Profile(

@@ -10,7 +10,8 @@ import math
 from labkit.errors import ParameterError, check_positive
 
 
-def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None, depth_divisor: int = 1):
+def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None, depth_divisor: int = 1,
+                      eager: bool = False):
     """A build function of `resnet_space()`: a pre-activation ResNet (v2) with the trial's depths.
 
     Args:
@@ -22,6 +23,7 @@ def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None
         depth_divisor: builds `ceil(depth / depth_divisor)` blocks (at least 2) for the trial's `conv3_depth` and
             `conv4_depth` (1: the seed's depths; more, for a CPU that cannot trace a 100-layer
             network per trial). The space keeps the seed's values; only the built depth shrinks.
+        eager: run the model eagerly (`model.run_eagerly`), cheaper than tracing for a few steps.
 
     Returns:
         A function of `hp` that returns a model compiled by `labkit.train.compile_classifier`
@@ -43,7 +45,9 @@ def resnet_hypermodel(*, input_shape, num_classes: int, width: int | None = None
             model = keras_tuner.applications.HyperResNet(input_shape=tuple(input_shape), classes=num_classes).build(hp)
         else:
             model = _narrow_resnet(hp, tuple(input_shape), num_classes, width, depth_divisor)
-        return compile_classifier(model, optimizer_name=hp.get("optimizer"), learning_rate=hp.get("learning_rate"))
+        model = compile_classifier(model, optimizer_name=hp.get("optimizer"), learning_rate=hp.get("learning_rate"))
+        model.run_eagerly = bool(eager)
+        return model
 
     return build
 
