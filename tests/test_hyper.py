@@ -81,7 +81,7 @@ def test_a_two_trial_search_returns_its_table_with_the_batch_size_through_fit(di
     build, space = hyper.preset("optimizers", digits)
     StepCounter.steps = []
     found = search(build, space, dataset=digits, directory=tmp_path, name="two", method="random", max_trials=2,
-                   epochs=1, seed=3, callbacks=[StepCounter()])
+                   epochs=1, seed=3, callbacks=[StepCounter()], budget_seconds=3600)
     table = found.table
     assert list(table["trial"]) == [0, 1] and (table["epochs"] == 1).all() and found.epochs == 2
     assert set(table["optimizer"]) <= set(hyper.OPTIMIZERS) and table["batch_size"].between(10, 100).all()
@@ -105,7 +105,8 @@ class Interrupt(keras.callbacks.Callback):
 
 def test_an_interrupted_hyperband_search_resumes_where_it_stopped(digits, tmp_path):
     build, space = hyper.preset("optimizers", digits)
-    options = dict(dataset=digits, directory=tmp_path, name="resume", method="hyperband", max_epochs=2, factor=2)
+    options = dict(dataset=digits, directory=tmp_path, name="resume", method="hyperband", max_epochs=2, factor=2,
+                   budget_seconds=3600)  # no time budget to cut one run shorter than the other
     Interrupt.fits = 0
     with pytest.raises(KeyboardInterrupt):
         search(build, space, callbacks=[Interrupt()], **options)
