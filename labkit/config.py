@@ -21,6 +21,37 @@ DEFAULT_PROFILE = "full"
 
 
 @dataclass(frozen=True)
+class HyperScale:
+    """How large notebook 05's searches are (`labkit.search.hyper`); the full profile's are the seeds'.
+
+    Attributes:
+        image_size: side of the colour images the ResNet space is searched on.
+        split_cap: at most this many examples per split in the searches; `None` keeps all.
+        width: the ResNet's first bottleneck width; `None`: keras-tuner's `HyperResNet` (64).
+        eager: run the searched models eagerly (`model.run_eagerly`): with a few images, tracing a
+            100-layer training step costs more than running it.
+        depth_divisor: the ResNet is built with the space's conv3/conv4 depths divided by this
+            (rounded up, at least 2); 1 builds the seed's depths.
+        max_epochs: Hyperband's `max_epochs`, also each random trial's and retraining's epochs.
+        factor: Hyperband's reduction factor.
+        seeds: the search seeds of the RandomSearch-against-Hyperband comparison.
+        optimizer_trials: trials per round of seed report 001's random search.
+        optimizer_epochs: its most epochs per trial (early stopping may end a trial sooner).
+    """
+
+    image_size: int = 224
+    split_cap: tuple[int, int, int] | None = None
+    width: int | None = None
+    depth_divisor: int = 1
+    eager: bool = False
+    max_epochs: int = 10
+    factor: int = 2
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    optimizer_trials: int = 6
+    optimizer_epochs: int = 50
+
+
+@dataclass(frozen=True)
 class Profile:
     """Defaults shared by every notebook for one way of running the course.
 
@@ -43,6 +74,7 @@ class Profile:
             `"grid"`, `"one at a time"` or `"one only"`.
         repeat_seeds: default seeds of repeated runs (`labkit.stats.repeat`).
         summary: one line saying what the profile is for.
+        hyper: the size of notebook 05's searches.
     """
 
     name: str
@@ -59,6 +91,7 @@ class Profile:
     sweep_design: str
     repeat_seeds: tuple[int, ...]
     summary: str
+    hyper: HyperScale = HyperScale()
 
     @property
     def pretrained(self) -> bool:
@@ -82,6 +115,8 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one only",
         repeat_seeds=(0, 1),
         summary="tiny slices of the embedded data, tiny lab-pretrained weights: CI and quick checks",
+        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=True, max_epochs=1, factor=2, seeds=(0,),
+                         optimizer_trials=2, optimizer_epochs=2),
     ),
     "offline": Profile(
         name="offline",
@@ -98,6 +133,8 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one at a time",
         repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, lab-pretrained weights: the main job, no network",
+        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3, max_epochs=3, factor=3, seeds=(0, 1, 2),
+                         optimizer_trials=4, optimizer_epochs=12),
     ),
     "full": Profile(
         name="full",
