@@ -70,6 +70,8 @@ SEED_002_FLOWERS = "seed report 002 (flowers photos; MobileNetV2 and InceptionV3
 TRANSFER = {
     "mobilenet_v2": {"source": SEED_002_FLOWERS, "dataset": "flowers", "image_size": 224, "before": 0.9223, "after": 1.0000},
     "inception_v3": {"source": SEED_002_FLOWERS, "dataset": "flowers", "image_size": 224, "before": 0.9806, "after": 1.0000},
+}
+
 SEED_000 = "seed report 000 (8 classes of scene photographs; ResNet-50 fine-tuning, Hyperband)"
 SEED_001 = "seed report 001 (8 classes of scene photographs; frozen ImageNet ResNet-50, random search)"
 

@@ -123,18 +123,7 @@ def setup(
     check_seed("seed", seed)
     notebook = _with_variant(check_stem("notebook", notebook, what="file stem"), resolve_variant(variant))
 
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    determinism = "off"
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.get_logger().setLevel("ERROR")  # retracing notices between models are not the learner's concern
-        if deterministic:
-            tf.config.experimental.enable_op_determinism()
-            determinism = "on"
-
+    determinism = _seed_backend(seed, deterministic)
     lab = Lab(
         profile=resolved,
         seed=seed,
@@ -168,6 +157,22 @@ def setup(
     if not quiet:
         print(_banner(lab, determinism))
     return lab
+
+
+def _seed_backend(seed: int, deterministic: bool) -> str:
+    """Seeds Python, NumPy and Keras and turns on deterministic ops; returns `"on"` or `"off"`."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() != "tensorflow":
+        return "off"
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # retracing notices between models are not the learner's concern
+    if not deterministic:
+        return "off"
+    tf.config.experimental.enable_op_determinism()
+    return "on"
 
 
 def _with_variant(notebook: str, variant: str | None) -> str:
