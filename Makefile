@@ -20,9 +20,11 @@ run: $(STAMP)
 book: $(STAMP)
 	$(PY) -m labkit book --profile $(PROFILE)
 
-# Unit tests of labkit, end-to-end runs of the runner and the book, and every notebook under nbval (smoke).
+# Unit tests of labkit, end-to-end runs of the runner and the book, and every notebook under nbval (smoke),
+# on TEST_JOBS processes (pytest-xdist; each test module and each notebook stays in one process).
+TEST_JOBS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest --nbval-lax tests notebooks
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadscope --nbval-lax tests notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
