@@ -54,8 +54,12 @@ def main() -> int:
     progress = runner.Progress()
     with tempfile.TemporaryDirectory(prefix="labkit-course-") as scratch:
         checked = runner.plan(args.notebooks, profile=args.profile, jobs=args.jobs, build_dir=args.build_dir or scratch)
-        rows = runner.execute(checked, force=True, progress=progress,
-                              on_result=lambda r: progress.line(f"  {r.status:<7} {r.notebook} ({r.seconds:.1f} s)"))
+        try:
+            rows = runner.execute(checked, force=True, progress=progress,
+                                  on_result=lambda r: progress.line(f"  {r.status:<7} {r.notebook} ({r.seconds:.1f} s)"))
+        except runner.Interrupted as stop:  # the table of what finished, still
+            print(stop)
+            rows = stop.results
         slowest = {row.notebook: slowest_cells(row.output) for row in rows}
     wall = time.perf_counter() - started
     print(f"\nprofile {args.profile}, {checked.workers} job(s) at a time, {os.cpu_count()} cores; "
