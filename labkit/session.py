@@ -190,7 +190,8 @@ def _banner(lab: Lab, determinism: str) -> str:
     weights = {
         "imagenet": "ImageNet (keras.applications downloads them)",
         "lab": "LAB-PRETRAINED, not ImageNet: backbones pretrained by labkit on its source task "
-        f"({2 * profile.source_size[0]} classes × {profile.source_size[1]} images, {profile.source_size[3]} epochs; "
+        f"({2 * profile.source_size[0]} classes × {profile.source_size[1]} images, "
+        f"{profile.source_size[3]} epoch{'s' * (profile.source_size[3] != 1)}; "
         "labkit.models.pretrain)",
     }.get(profile.weights, "RANDOM INIT: no pretrained weights in this profile")
     versions = " · ".join(f"{k} {v}" for k, v in lab.versions.items())

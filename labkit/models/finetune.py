@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from labkit import train
+from labkit.errors import ParameterError
 from labkit.models import features, transfer
 from labkit.models.inspect import parameter_counts
 
@@ -75,7 +76,7 @@ def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, b
     if fast:
         try:
             parts = features.split(model)
-        except Exception:  # augmentation or a trainable first layer: nothing to cache
+        except ParameterError:  # augmentation or a trainable first layer: nothing to cache
             parts = None
     counts = parameter_counts(model)
     if parts is not None:

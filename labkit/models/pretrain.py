@@ -52,7 +52,7 @@ class LabWeights:
         """
         s = self.source
         return (f"lab-pretrained on the lab source task v{s['version']} ({s['classes']} classes × {s['per_class']} "
-                f"images at {s['image_size']} px: fractals and photo regions, {s['epochs']} epochs, "
+                f"images at {s['image_size']} px: fractals and photo regions, {s['epochs']} epoch{'s' * (s['epochs'] != 1)}, "
                 f"{self.seconds:.0f} s), not ImageNet")
 
 
@@ -269,5 +269,5 @@ def weights_note(name: str, *, profile=None) -> str:
         s = source_settings(name, profile)
         return (f"Profile '{profile.name}' has no network: the transfer notebooks use these lab weights "
                 f"({s['classes']} source classes × {s['per_class']} images at {s['image_size']} px, "
-                f"{s['epochs']} epochs), not ImageNet.")
+                f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}), not ImageNet.")
     return f"Profile '{profile.name}' uses random init: no pretrained weights."
