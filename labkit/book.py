@@ -73,7 +73,9 @@ def build(
     root = _book_root(root)
     run_dir = resolve_build_dir(build_dir) / name
     executed_dir = run_dir / NOTEBOOKS
-    stems = listed_notebooks(root / "_toc.yml")
+    listed = listed_notebooks(root / "_toc.yml")
+    pages = _variant_pages(root, listed)
+    stems = [name for stem in listed for name in pages.get(stem, [stem])]
 
     missing = [s for s in stems if not (executed_dir / f"{s}.ipynb").is_file()]
     if missing:
@@ -91,6 +93,7 @@ def build(
         if folder.exists():
             shutil.rmtree(folder)
     _stage(root, executed_dir, stems, stage)
+    _list_variant_pages(stage / "_toc.yml", pages)
 
     log_path = run_dir / LOG_NAME
     _run_jupyter_book(stage, log_path, strict=strict)
@@ -139,6 +142,34 @@ def listed_notebooks(toc: str | os.PathLike) -> list[str]:
     return stems
 
 
+def _variant_pages(root: Path, stems: list[str]) -> dict[str, list[str]]:
+    """The pages of the notebooks that run once per variant: `{stem: ["<stem>-<variant>", ...]}`."""
+    from labkit.runner.selection import variants
+
+    pages = {}
+    for stem in stems:
+        source = root / NOTEBOOKS / f"{stem}.ipynb"
+        if source.is_file():
+            jobs = variants(source)
+            if jobs and jobs[0].variant is not None:
+                pages[stem] = [job.name for job in jobs]
+    return pages
+
+
+def _list_variant_pages(toc: Path, pages: dict[str, list[str]]) -> None:
+    """Rewrites the staged `_toc.yml` so that a notebook with variants has one page per variant."""
+    if not pages:
+        return
+    lines = []
+    for line in toc.read_text(encoding="utf-8").splitlines():
+        match = re.fullmatch(rf"(\s*-\s*file:\s*){NOTEBOOKS}/([^\s.]+)(\.ipynb)?\s*", line)
+        if match and match.group(2) in pages:
+            lines += [f"{match.group(1)}{NOTEBOOKS}/{name}" for name in pages[match.group(2)]]
+        else:
+            lines.append(line)
+    toc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _require_jupyter_book() -> None:
     """Raises unless jupyter-book v1 (the `_config.yml` + `_toc.yml` tool) is installed."""
     from importlib import metadata
@@ -170,13 +201,14 @@ def _check_no_unexpected_error(path: Path, profile: str) -> None:
         notebook = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise LabkitError(f"{path} is not a readable notebook: {error}") from error
-    for number, cell in enumerate(notebook.get("cells", []), start=1):
+    for cell in notebook.get("cells", []):
         if RAISES_TAG in cell.get("metadata", {}).get("tags", []):
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
+                # The cell as the executed copy and the runner's table show it: In [n].
                 raise LabkitError(
-                    f"{path.name}: cell {number} ended in {output.get('ename', 'an error')}: "
+                    f"{path.name}: In [{cell.get('execution_count') or '?'}] ended in {output.get('ename', 'an error')}: "
                     f"{output.get('evalue', '')}; fix it and run it again: "
                     f"python -m labkit run --profile {profile} {path.stem}"
                 )

@@ -16,6 +16,7 @@ from labkit.errors import bad_choice
 PROFILE_VARIABLE = "LABKIT_PROFILE"
 BUILD_DIR_VARIABLE = "LABKIT_BUILD_DIR"
 CACHE_DIR_VARIABLE = "LABKIT_DATA_DIR"
+VARIANT_VARIABLE = "LABKIT_VARIANT"  # set by the runner when it runs one variant of a notebook
 DEFAULT_PROFILE = "full"
 
 
@@ -57,7 +58,12 @@ class Profile:
     Attributes:
         name: `smoke`, `offline` or `full`.
         real_data: whether datasets are downloaded (`full`) or embedded.
-        pretrained: whether `keras.applications` models load ImageNet weights.
+        weights: the default weights of `keras.applications` backbones: `"imagenet"` (downloaded by
+            Keras), `"lab"` (pretrained by labkit on its own source task, cached) or `None` (random init).
+        source_size: the lab source task (`labkit.data.source`): `(classes per family, images per
+            class, image side, epochs)` of the pretraining that `"lab"` weights come from.
+        fit_eagerly: run the tiny fits of this profile eagerly: tracing a big backbone's graph costs
+            more than a few steps on a handful of images.
         split_cap: at most this many examples per split (train, val, test); `None` keeps all.
         epochs: default number of training epochs.
         image_size: default side of the colour images, in pixels.
@@ -73,7 +79,9 @@ class Profile:
 
     name: str
     real_data: bool
-    pretrained: bool
+    weights: str | None
+    source_size: tuple[int, int, int, int]
+    fit_eagerly: bool
     split_cap: tuple[int, int, int] | None
     epochs: int
     image_size: int
@@ -85,12 +93,19 @@ class Profile:
     summary: str
     hyper: HyperScale = HyperScale()
 
+    @property
+    def pretrained(self) -> bool:
+        """Whether backbones load ImageNet weights (AutoKeras' `pretrained`); see `weights`."""
+        return self.weights == "imagenet"
+
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
         real_data=False,
-        pretrained=False,
+        weights="lab",
+        source_size=(2, 8, 32, 1),
+        fit_eagerly=True,
         split_cap=(240, 80, 80),
         epochs=1,
         image_size=32,
@@ -99,30 +114,34 @@ PROFILES: dict[str, Profile] = {
         search_seconds=120,
         sweep_design="one only",
         repeat_seeds=(0, 1),
-        summary="tiny slices of the embedded data, random init: CI and quick checks",
+        summary="tiny slices of the embedded data, tiny lab-pretrained weights: CI and quick checks",
         hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=True, max_epochs=1, factor=2, seeds=(0,),
                          optimizer_trials=2, optimizer_epochs=2),
     ),
     "offline": Profile(
         name="offline",
         real_data=False,
-        pretrained=False,
+        weights="lab",
+        source_size=(32, 120, 32, 8),
+        fit_eagerly=False,
         split_cap=None,
-        epochs=10,
+        epochs=3,
         image_size=64,
         cell_timeout=3600,
         trials=1,
         search_seconds=1200,
         sweep_design="one at a time",
         repeat_seeds=(0, 1, 2),
-        summary="the embedded data at full size, random init: the main job, no network",
+        summary="the embedded data at full size, lab-pretrained weights: the main job, no network",
         hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3, max_epochs=3, factor=3, seeds=(0, 1, 2),
                          optimizer_trials=4, optimizer_epochs=12),
     ),
     "full": Profile(
         name="full",
         real_data=True,
-        pretrained=True,
+        weights="imagenet",
+        source_size=(32, 120, 32, 8),
+        fit_eagerly=False,
         split_cap=None,
         epochs=10,
         image_size=160,
@@ -221,3 +240,15 @@ def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
         root = project_root()
         cache_dir = (root or Path.cwd()) / "data"
     return Path(cache_dir).resolve()
+
+
+def resolve_variant(variant: str | None = None) -> str | None:
+    """Resolves the variant of the notebook being run (see `labkit.runner.selection`).
+
+    Args:
+        variant: the variant's name; `None` takes `$LABKIT_VARIANT` (set by the runner), then none.
+
+    Returns:
+        The name, or `None`.
+    """
+    return variant if variant is not None else (os.environ.get(VARIANT_VARIABLE) or None)

@@ -29,6 +29,15 @@ class ChecksumError(DownloadError):
     """A downloaded file does not have the registered sha256; nothing was kept."""
 
 
+class DataError(LabkitError, ValueError):
+    """A data file (downloaded or given) cannot be read: the message names the file, and the
+    dataset and URL where known."""
+
+
+# The largest seed that every generator labkit seeds accepts (NumPy, scikit-learn, Keras).
+MAX_SEED = 2**32 - 1
+
+
 def bad_choice(parameter: str, value: object, allowed: Iterable[object]) -> ParameterError:
     """Makes the error for `parameter=value` when only `allowed` values are accepted.
 
@@ -83,7 +92,7 @@ def check_positive(parameter: str, value: object) -> int:
 
 
 def check_seed(parameter: str, value: object) -> int:
-    """Checks a seed: a whole number ≥ 0.
+    """Checks a seed: a whole number from 0 to `MAX_SEED` (what NumPy and scikit-learn accept).
 
     Args:
         parameter, value: the parameter's name and the value given.
@@ -91,6 +100,8 @@ def check_seed(parameter: str, value: object) -> int:
     Returns:
         `value` as an `int`.
     """
+    if _is_whole(value) and value > MAX_SEED:
+        raise ParameterError(f"{parameter}={value!r} must be a whole number from 0 to {MAX_SEED}")
     return _whole(parameter, value, 0, "≥ 0")
 
 

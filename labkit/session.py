@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import results
-from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile
+from labkit import logs, results
+from labkit.config import Profile, resolve_build_dir, resolve_cache_dir, resolve_profile, resolve_variant
 from labkit.errors import ParameterError, check_seed, check_stem
 
 _current: Lab | None = None
@@ -97,6 +97,8 @@ def setup(
     cache_dir: str | os.PathLike | None = None,
     deterministic: bool = True,
     quiet: bool = False,
+    variant: str | None = None,
+    parameters: dict | None = None,
 ) -> Lab:
     """Prepares a notebook run.
 
@@ -109,6 +111,9 @@ def setup(
         deterministic: turn on the backend's deterministic ops (same numbers on every run on
             the same machine, a little slower).
         quiet: do not print the summary block.
+        variant: the variant of the notebook being run (its results go to `<notebook>-<variant>.json`);
+            `None` takes `$LABKIT_VARIANT`, which the runner sets.
+        parameters: the notebook's parameters (`{"EPOCHS": 3, ...}`), kept in the results file.
 
     Returns:
         The `Lab`, also kept as `labkit.session.current()`.
@@ -116,20 +121,9 @@ def setup(
     global _current
     resolved = resolve_profile(profile)
     check_seed("seed", seed)
-    check_stem("notebook", notebook, what="file stem")
+    notebook = _with_variant(check_stem("notebook", notebook, what="file stem"), resolve_variant(variant))
 
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    determinism = "off"
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.get_logger().setLevel("ERROR")  # retracing notices between models are not the learner's concern
-        if deterministic:
-            tf.config.experimental.enable_op_determinism()
-            determinism = "on"
-
+    determinism = _seed_backend(seed, deterministic)
     lab = Lab(
         profile=resolved,
         seed=seed,
@@ -152,24 +146,53 @@ def setup(
             "profile": resolved.name,
             "seed": seed,
             "real_data": resolved.real_data,
-            "pretrained": resolved.pretrained,
+            "weights": resolved.weights,
             "device": lab.device,
             "versions": lab.versions,
-            "datasets": [],
+            "parameters": dict(parameters or {}),
         },
     )
+    logs.capture(lab.run_dir / "logs" / f"{notebook}.log")
     _current = lab
     if not quiet:
         print(_banner(lab, determinism))
     return lab
 
 
+def _seed_backend(seed: int, deterministic: bool) -> str:
+    """Seeds Python, NumPy and Keras and turns on deterministic ops; returns `"on"` or `"off"`."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() != "tensorflow":
+        return "off"
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # retracing notices between models are not the learner's concern
+    if not deterministic:
+        return "off"
+    tf.config.experimental.enable_op_determinism()
+    return "on"
+
+
+def _with_variant(notebook: str, variant: str | None) -> str:
+    """`07_transfer` and `mobilenet_v2` -> `07_transfer-mobilenet_v2`, which names the results file."""
+    if variant is None:
+        return notebook
+    return f"{notebook}-{check_stem('variant', variant, what='variant name', example=repr('mobilenet_v2'))}"
+
+
 def _banner(lab: Lab, determinism: str) -> str:
     profile = lab.profile
-    data = "real datasets, downloaded to " + str(lab.cache_dir) if profile.real_data else (
-        "embedded (cut from images the dependencies ship; no network)"
+    data = "real datasets, downloaded to the download cache" if profile.real_data else (
+        "embedded stand-ins (drawn by formula or cut from images the dependencies ship; no network)"
     )
-    weights = "ImageNet" if profile.pretrained else "RANDOM INIT: no pretrained weights in this profile"
+    weights = {
+        "imagenet": "ImageNet (keras.applications downloads them)",
+        "lab": "LAB-PRETRAINED, not ImageNet: backbones pretrained by labkit on its source task "
+        f"({2 * profile.source_size[0]} classes × {profile.source_size[1]} images, {profile.source_size[3]} epochs; "
+        "labkit.models.pretrain)",
+    }.get(profile.weights, "RANDOM INIT: no pretrained weights in this profile")
     versions = " · ".join(f"{k} {v}" for k, v in lab.versions.items())
     return "\n".join(
         [
@@ -179,7 +202,7 @@ def _banner(lab: Lab, determinism: str) -> str:
             f"  device   {lab.device}",
             f"  seed     {lab.seed} (python, numpy, keras; deterministic ops {determinism})",
             f"  versions {versions}",
-            f"  results  {lab.results_path}",
+            f"  results  {lab.results_path.relative_to(lab.build_dir)} (in the build folder)",
         ]
     )
 

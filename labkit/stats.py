@@ -80,31 +80,152 @@ def spread(runs, *, metric: str = "test_accuracy"):
     return table
 
 
-def compare(runs, *, baseline: str, challenger: str, metric: str = "test_accuracy") -> dict:
-    """Compares two configurations of `repeat`'s table: the gap of their means and its standard error.
+def compare(runs, *, baseline: str, challenger: str, metric: str = "test_accuracy", alpha: float = 0.05) -> dict:
+    """Compares two configurations of `repeat`'s table with Welch's t-test over their seeds.
 
-    The verdict calls the gap real when it exceeds twice its standard error
-    (sqrt(s_a²/n_a + s_b²/n_b)); with a single seed each, the spread is unknown and so is the verdict.
+    With three seeds each, twice the standard error is far too lenient (a t distribution with
+    about four degrees of freedom has wide tails); Welch's test (`scipy.stats.ttest_ind`,
+    `equal_var=False`) accounts for it. With a single seed each the spread is unknown, and so
+    is the verdict.
 
     Args:
         runs: `repeat`'s table.
         baseline: the label of one configuration.
         challenger: the label of the other.
         metric: the column to compare.
+        alpha: the test's level: the gap is called real when p < alpha.
 
     Returns:
-        `{"gap", "standard_error", "verdict"}`, the gap being challenger minus baseline.
+        `{"gap", "standard_error", "p_value", "real", "verdict"}`, the gap being challenger minus
+        baseline; `real` is None when the test cannot be made; `verdict` a sentence.
     """
+    from scipy import stats as scipy_stats
+
     table = spread(runs, metric=metric)
     for name, label in ((baseline, "baseline"), (challenger, "challenger")):
         check_choice(label, name, list(table.index))
     gap = float(table.loc[challenger, "mean"] - table.loc[baseline, "mean"])
+    result = {"gap": gap, "standard_error": None, "p_value": None, "real": None}
     if (table.loc[[baseline, challenger], "runs"] < 2).any():
-        return {"gap": gap, "standard_error": None, "verdict": "unknown: one run per configuration shows no spread"}
+        return {**result, "verdict": "unknown: one run per configuration shows no spread"}
     error = math.sqrt(sum(table.loc[n, "std"] ** 2 / table.loc[n, "runs"] for n in (baseline, challenger)))
+    a, b = (runs.loc[runs["configuration"] == n, metric].to_numpy() for n in (challenger, baseline))
+    p_value = 1.0 if error == 0 else float(scipy_stats.ttest_ind(a, b, equal_var=False).pvalue)
+    real = p_value < alpha
+    runs_each = f"{int(table.loc[baseline, 'runs'])} and {int(table.loc[challenger, 'runs'])} seeds"
     verdict = (
-        "larger than twice its standard error: likely a real difference"
-        if abs(gap) > 2 * error
-        else "within twice its standard error: not distinguishable from run-to-run noise"
+        f"{challenger} minus {baseline}: {100 * gap:+.2f} points over {runs_each}, Welch's t-test p = {p_value:.2g}: "
+        + ("a real difference" if real else f"not distinguishable from seed-to-seed noise at the {alpha:g} level")
     )
-    return {"gap": gap, "standard_error": error, "verdict": verdict}
+    return {**result, "standard_error": error, "p_value": p_value, "real": real, "verdict": verdict}
+
+
+def standard_error(accuracy, examples: int):
+    """The binomial standard error of an accuracy measured on `examples` images: sqrt(p(1 - p) / n).
+
+    It is the noise of the split alone: another sample of as many images would move the accuracy
+    by about this much.
+
+    Args:
+        accuracy: a fraction in [0, 1] (a number or an array).
+        examples: the number of images it was measured on.
+
+    Returns:
+        The standard error, as a fraction (same shape as `accuracy`).
+    """
+    import numpy as np
+
+    examples = int(examples)
+    if examples < 1:
+        raise ParameterError(f"examples={examples} must be a whole number greater than 0")
+    p = np.clip(np.asarray(accuracy, dtype=float), 0.0, 1.0)
+    error = np.sqrt(p * (1 - p) / examples)
+    return float(error) if error.ndim == 0 else error
+
+
+def noise_floor(table, by: str, *, metric: str = "val_accuracy", examples: int, seed_sd: float | None = None):
+    """Ranks a sweep's trials and marks which are distinguishable from the best one.
+
+    A gap to the best counts only when it exceeds twice its noise: sqrt(se_best² + se² + 2·sd²),
+    se being each accuracy's binomial standard error on `examples` images and sd the seed-to-seed
+    standard deviation of one configuration, where measured (`spread`). Smaller gaps are ties.
+
+    Args:
+        table: a sweep's DataFrame, one row per trial.
+        by: the column naming the trials (such as `"optimizer"`).
+        metric: the accuracy column.
+        examples: images of the split `metric` was measured on.
+        seed_sd: the seed-to-seed standard deviation (a fraction), or `None` when not measured.
+
+    Returns:
+        A DataFrame, best first: `by`, `metric`, `standard error`, `gap to best`, `noise of gap`
+        (twice the gap's noise) and `verdict` (`"best"`, `"tied with the best"` or `"below the best"`).
+    """
+    import numpy as np
+    import pandas as pd
+
+    check_choice("metric", metric, list(table.columns))
+    ranked = table.sort_values(metric, ascending=False, kind="stable")
+    value = ranked[metric].to_numpy(dtype=float)
+    error = standard_error(value, examples)
+    extra = 0.0 if seed_sd is None else 2 * float(seed_sd) ** 2
+    noise = 2 * np.sqrt(error[0] ** 2 + error ** 2 + extra)
+    gap = value - value[0]
+    verdict = np.where(np.abs(gap) > noise, "below the best", "tied with the best")
+    verdict[0] = "best"
+    return pd.DataFrame({by: ranked[by].astype(str).to_numpy(), metric: value, "standard error": error,
+                         "gap to best": gap, "noise of gap": noise, "verdict": verdict})
+
+
+def ranking_sentence(marked, by: str, *, metric: str = "val_accuracy", what: str = "validation accuracy") -> str:
+    """Says in words what `noise_floor`'s table shows: the best, its ties, and the rest.
+
+    Args:
+        marked: `noise_floor`'s table.
+        by: its naming column.
+        metric: its accuracy column.
+        what: how to name the metric in the sentence.
+
+    Returns:
+        One or more sentences, with this run's numbers.
+    """
+    def named(rows):
+        return ", ".join(f"{r[by]} ({100 * r[metric]:.1f} %)" for _, r in rows.iterrows())
+
+    best = marked.iloc[0]
+    ties = marked[marked["verdict"] == "tied with the best"]
+    below = marked[marked["verdict"] == "below the best"]
+    noise = 100 * float(ties["noise of gap"].max()) if len(ties) else 0.0
+    text = f"Highest {what}: {best[by]} ({100 * best[metric]:.1f} %)."
+    if len(ties):
+        text += (f" Tied with it (gaps within twice their noise, up to ±{noise:.1f} points): {named(ties)};"
+                 f" this run cannot rank these.")
+    else:
+        text += " Every other value is below it by more than twice the noise of the gap."
+    if len(below):
+        text += f" Below the best by more than the noise: {named(below)}."
+    return text
+
+
+def pair_sentence(first: tuple, second: tuple, *, examples: int, what: str = "test accuracy",
+                  seed_sd: float | None = None) -> str:
+    """Says whether two single accuracies differ by more than twice the noise of their gap.
+
+    Args:
+        first: `(name, accuracy)`.
+        second: `(name, accuracy)`.
+        examples: images each accuracy was measured on.
+        what: how to name the metric.
+        seed_sd: the seed-to-seed standard deviation, where measured.
+
+    Returns:
+        One sentence with both numbers, the gap and its noise.
+    """
+    (a, pa), (b, pb) = first, second
+    extra = 0.0 if seed_sd is None else 2 * float(seed_sd) ** 2
+    noise = 200 * math.sqrt(standard_error(pa, examples) ** 2 + standard_error(pb, examples) ** 2 + extra)
+    gap = 100 * (pa - pb)
+    numbers = f"{a} {100 * pa:.1f} % against {b} {100 * pb:.1f} % ({what} on {examples:,} images)"
+    if abs(gap) <= noise:
+        return f"{numbers}: a gap of {gap:+.1f} points, within twice its noise (±{noise:.1f}): a tie."
+    return f"{numbers}: a gap of {gap:+.1f} points, more than twice its noise (±{noise:.1f})."

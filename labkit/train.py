@@ -121,8 +121,12 @@ class FitLog(keras.callbacks.Callback):
         expired: whether the deadline has passed and stopped a fit.
     """
 
-    def __init__(self, *, deadline_seconds: float | None = None, oracle=None):
+    def __init__(self, *, deadline_seconds: float | None = None, oracle=None, batchnorm_images=None):
         super().__init__()
+        # Images that re-estimate BatchNormalization statistics before each validation and at the end
+        # of each fit (`recalibrate_batchnorm`); `fit_arguments` gives the training split.
+        self.batchnorm_images = batchnorm_images
+        self._stale = False
         check_seconds("deadline_seconds", deadline_seconds, optional=True)
         self._end = None if deadline_seconds is None else time.monotonic() + float(deadline_seconds)
         # A weak reference: the oracle owns the tuner that owns this callback.
@@ -142,6 +146,18 @@ class FitLog(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._started = time.perf_counter()
         self.fits.append(Fit())
+        self._stale = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._stale = True  # the epoch's steps change the weights (no per-batch hook: it would slow fits)
+
+    def on_test_begin(self, logs=None):
+        self._recalibrate()
+
+    def _recalibrate(self):
+        if self._stale and self.batchnorm_images is not None:
+            recalibrate_batchnorm(self.model, self.batchnorm_images)
+        self._stale = False
 
     def on_epoch_end(self, epoch, logs=None):
         fit = self.last
@@ -162,7 +178,47 @@ class FitLog(keras.callbacks.Callback):
             oracle.max_trials = len(oracle.trials)
 
     def on_train_end(self, logs=None):
+        self._recalibrate()
         self.last.seconds = time.perf_counter() - self._started
+
+
+def recalibrate_batchnorm(model, images, *, batch_size: int = 500, limit: int = 1000) -> int:
+    """Re-estimates the moving statistics of every trainable BatchNormalization layer ("precise BN").
+
+    During a short training the moving averages (momentum 0.99) still remember the first batches,
+    so a model can score far below what it learned. This pass sets each layer's statistics to the
+    average over `images` of their batch statistics, with dropout off; the weights do not change.
+    Every fit of labkit (plain, sweep trial, AutoKeras trial) does it before each validation and at
+    its end, through its `FitLog`; frozen layers (`trainable=False`) keep their statistics.
+
+    Args:
+        model: a `keras.Model`.
+        images: training images (the first `limit` are used).
+        batch_size: images per forward pass.
+        limit: at most this many images.
+
+    Returns:
+        The number of BatchNormalization layers re-estimated (0: the model has none).
+    """
+    layers = list(model._flatten_layers(include_self=False, recursive=True))
+    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    if not norms:
+        return 0
+    drops = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    saved = [(layer, layer.momentum) for layer in norms] + [(layer, layer.rate) for layer in drops]
+    try:
+        for layer in drops:
+            layer.rate = 0.0
+        for step, start in enumerate(range(0, min(len(images), limit), batch_size)):
+            for layer in norms:
+                layer.momentum = step / (step + 1)  # a running mean over the batches
+            model(images[start : start + batch_size], training=True)
+    finally:
+        for layer, value in saved[: len(norms)]:
+            layer.momentum = value
+        for layer, value in saved[len(norms) :]:
+            layer.rate = value
+    return len(norms)
 
 
 def fit_arguments(dataset, *, epochs: int, batch_size: int, callbacks=(), verbose: int = 0, **more) -> dict:
@@ -182,6 +238,9 @@ def fit_arguments(dataset, *, epochs: int, batch_size: int, callbacks=(), verbos
     Returns:
         Keyword arguments for `model.fit`.
     """
+    for callback in callbacks:
+        if isinstance(callback, FitLog) and callback.batchnorm_images is None:
+            callback.batchnorm_images = dataset.x_train
     return dict(
         x=dataset.x_train,
         y=dataset.y_train,

@@ -157,7 +157,7 @@ def test_unexpected_error_output_is_refused(checkout: Path, tmp_path: Path):
     for stem in book.listed_notebooks(checkout / "_toc.yml"):
         _executed_notebook(build_dir / PROFILE / "notebooks" / f"{stem}.ipynb", stem, error=True)
 
-    with pytest.raises(LabkitError, match="cell 5 ended in ZeroDivisionError"):
+    with pytest.raises(LabkitError, match=r"In \[4\] ended in ZeroDivisionError"):
         book.build(profile=PROFILE, build_dir=build_dir, root=checkout)
 
     assert not (build_dir / PROFILE / "site").exists()

@@ -17,7 +17,7 @@ def test_the_environment_wins_over_the_default(monkeypatch):
 def test_the_default_is_what_a_colab_learner_wants(monkeypatch):
     monkeypatch.delenv("LABKIT_PROFILE", raising=False)
     assert resolve_profile(None).name == DEFAULT_PROFILE == "full"
-    assert PROFILES["full"].real_data and PROFILES["full"].pretrained
+    assert PROFILES["full"].real_data and PROFILES["full"].weights == "imagenet"
 
 
 def test_names_are_case_insensitive():
@@ -35,8 +35,9 @@ def test_an_unknown_profile_in_the_environment_names_the_variable(monkeypatch):
         resolve_profile(None)
 
 
-def test_only_full_uses_real_data_and_pretrained_weights():
-    assert [p.name for p in PROFILES.values() if p.real_data or p.pretrained] == ["full"]
+def test_only_full_uses_real_data_and_imagenet_weights():
+    assert [p.name for p in PROFILES.values() if p.real_data or p.weights == "imagenet"] == ["full"]
+    assert all(p.weights == "lab" for p in PROFILES.values() if not p.real_data)  # offline transfer is real transfer
     smoke, offline = PROFILES["smoke"], PROFILES["offline"]
     assert smoke.split_cap is not None and offline.split_cap is None
     assert smoke.epochs <= offline.epochs

@@ -8,7 +8,7 @@ from labkit.errors import ParameterError
 
 @pytest.fixture(scope="module")
 def offline():
-    return {name: data.load(name, profile="offline") for name in ("digits", "photos", "faces")}
+    return {name: data.load(name, profile="offline") for name in ("garments", "digits", "photos", "faces")}
 
 
 def test_every_split_is_float32_in_unit_range_with_every_class(offline):
@@ -22,7 +22,10 @@ def test_every_split_is_float32_in_unit_range_with_every_class(offline):
 
 def test_sizes_and_shapes_are_the_documented_ones(offline):
     sizes = {name: tuple(len(ds.splits[s][1]) for s in ("train", "val", "test")) for name, ds in offline.items()}
-    assert sizes == {"digits": (1257, 270, 270), "photos": (1920, 480, 480), "faces": (140, 30, 30)}
+    assert sizes == {"garments": (2000, 4000, 4000), "digits": (1257, 270, 270), "photos": (1920, 480, 480),
+                     "faces": (140, 30, 30)}
+    assert offline["garments"].input_shape == (28, 28, 1)
+    assert offline["garments"].class_names[0] == "T-shirt/top" and offline["garments"].num_classes == 10
     assert offline["digits"].input_shape == (28, 28, 1)
     assert offline["photos"].input_shape == (64, 64, 3)
     assert offline["faces"].input_shape == (25, 25, 1)
@@ -57,8 +60,8 @@ def test_smoke_caps_every_split_and_keeps_the_class_balance():
 
 def test_offline_profiles_substitute_the_stand_in_and_say_so():
     ds = data.load("fashion_mnist", profile="smoke")
-    assert (ds.name, ds.requested, ds.substituted) == ("digits", "fashion_mnist", True)
-    assert "stand-in 'digits'" in ds.notes[0]
+    assert (ds.name, ds.requested, ds.substituted) == ("garments", "fashion_mnist", True)
+    assert "stand-in 'garments'" in ds.notes[0]
     assert data.load("flowers", profile="smoke").name == "photos"
     assert not data.load("faces", profile="smoke").substituted
 
@@ -87,7 +90,7 @@ def test_photo_crops_of_each_split_come_from_its_own_strip(monkeypatch):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"name": "mnist"}, r"name='mnist'.*'fashion_mnist', 'flowers', 'digits', 'photos', 'faces'"),
+        ({"name": "mnist"}, r"name='mnist'.*'fashion_mnist', 'flowers', 'garments', 'digits', 'photos', 'faces'"),
         ({"name": "digits", "image_size": 0}, "image_size=0 must be a whole number greater than 0"),
         ({"name": "digits", "split_cap": (10, 0, 5)}, "split_cap=0"),
         ({"name": "digits", "profile": "tiny"}, "profile='tiny'"),
@@ -128,5 +131,36 @@ def test_plots_have_one_row_per_class(offline):
 def test_overview_has_one_row_per_dataset(offline):
     table = data.overview([offline["digits"], data.load("fashion_mnist", profile="smoke")])
     assert table["total"].tolist() == [1257 + 270 + 270, 240 + 80 + 80]
+    assert table.index.tolist() == ["digits", "garments"]
     assert table["stands in for"].tolist() == ["-", "fashion_mnist"]
     assert table["image"].tolist() == ["28×28×1", "28×28×1"]
+
+
+def test_garments_are_deterministic_and_balanced():
+    from labkit.data import garments
+
+    x, y = garments.generate(200, seed=3)
+    again, _ = garments.generate(200, seed=3)
+    np.testing.assert_array_equal(x, again)
+    assert x.shape == (200, 28, 28, 1) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert np.bincount(y, minlength=10).tolist() == [20] * 10
+    assert not np.array_equal(x, garments.generate(200, seed=4)[0])
+
+
+def test_garment_splits_come_from_separate_streams():
+    from labkit.data import garments
+
+    splits = garments.splits((50, 50, 50), seed=0)
+    train = splits["train"][0]
+    for other in ("val", "test"):
+        x = splits[other][0]
+        # no image is shared, nor nearly shared: the closest pair differs clearly
+        distances = ((train[:, None] - x[None]) ** 2).reshape(50, 50, -1).mean(axis=-1)
+        assert distances.min() > 1e-3, other
+
+
+def test_garment_difficulty_must_be_a_fraction():
+    from labkit.data import garments
+
+    with pytest.raises(ParameterError, match="difficulty=2"):
+        garments.generate(10, difficulty=2)

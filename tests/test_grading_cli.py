@@ -40,7 +40,11 @@ def course(tmp_path):
     subs.mkdir()
     write_notebook(subs / "a-quick-answer.ipynb", START, "labkit.record('answer', 42)")
     write_notebook(subs / "b-slow-answer.ipynb", START,
-                   f"open({str(tmp_path / 'slow.pid')!r}, 'w').write(str(os.getpid()))\nimport time\ntime.sleep(12)",
+                   f"open({str(tmp_path / 'slow.pid')!r}, 'w').write(str(os.getpid()))\nimport time\n"
+                   f"for _ in range(3000):  # held here (up to 300 s) until the test lets go, however slow the machine\n"
+                   f"    if not os.path.exists({str(tmp_path / 'hold')!r}):\n"
+                   "        break\n"
+                   "    time.sleep(0.1)",
                    "labkit.record('answer', 41)")
     return tmp_path
 
@@ -82,6 +86,7 @@ def alive(pid: int) -> bool:
 @pytest.mark.slow
 def test_an_interrupted_run_resumes_and_the_weakest_sandbox_is_warned_about(course):
     args = ["subs", "--checks", "checks.yml", "--sandbox", "none", "--workers", "1", "--profile", "smoke", "--no-progress"]
+    (course / "hold").touch()  # the slow submission waits in its cell until the interrupt has come
     first = subprocess.Popen(grade_command(*args), cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (course / "slow.pid").exists() and time.monotonic() < deadline and first.poll() is None:
@@ -99,6 +104,7 @@ def test_an_interrupted_run_resumes_and_the_weakest_sandbox_is_warned_about(cour
         time.sleep(0.1)
     assert not alive(kernel)
 
+    (course / "hold").unlink()
     record = next((course / "graded" / "records").glob("a-quick-answer-*.json"))
     before = record.stat().st_mtime_ns
     second = subprocess.run(grade_command(*args), cwd=course, capture_output=True, text=True, timeout=180)

@@ -20,7 +20,7 @@ from PIL import Image
 
 from labkit.data import download, readers, remote
 from labkit.data.registry import REGISTRY, RemoteDataset
-from labkit.errors import ChecksumError, DownloadError, ParameterError
+from labkit.errors import ChecksumError, DataError, DownloadError, ParameterError
 
 FASHION_NAMES = (
     "train-images-idx3-ubyte.gz",
@@ -77,7 +77,8 @@ class Server:
     """A local HTTP server: `files` maps URL paths to bodies, `requests` records the paths asked.
 
     Paths under /cut/ send a Content-Length twice the body's, the body, then close the connection;
-    paths under /slow/ wait a second before answering.
+    paths under /slow/ wait a second before answering; paths under /stall/ send half the body, then
+    nothing for 30 s.
     """
 
     def __init__(self):
@@ -98,13 +99,22 @@ class Server:
                 length = 2 * len(body) if self.path.startswith("/cut/") else len(body)
                 self.send_header("Content-Length", str(length))
                 self.end_headers()
+                if self.path.startswith("/stall/"):  # half the body, then nothing for a long while
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    time.sleep(30)
+                    return
                 self.wfile.write(body)
                 self.close_connection = True
 
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Quiet(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client killed mid-transfer (a test does it on purpose) is no news
+
+        self.httpd = Quiet(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
@@ -209,9 +219,10 @@ def test_load_flowers(server, tmp_path):
     assert class_names == list(FLOWER_CLASSES)
     for label, colour in enumerate(FLOWER_COLOURS):
         np.testing.assert_allclose(x[y == label].mean(axis=(0, 1, 2)), colour, atol=6)
-    extracted = tmp_path / "flowers" / "extracted" / "flower_photos"
+    key = hashlib.sha256(FLOWERS_TGZ).hexdigest()[:16]  # the extraction is named after its archive
+    extracted = tmp_path / "flowers" / "extracted" / key / "flower_photos"
     assert (extracted / "LICENSE.txt").is_file() and len(list((extracted / "roses").iterdir())) == 3
-    assert {"extracted", "extracted/flower_photos"} <= set(contents(tmp_path / "flowers"))
+    assert {"extracted", f"extracted/{key}/flower_photos"} <= set(contents(tmp_path / "flowers"))
     assert (tmp_path / "flowers" / "flower_photos.tgz").is_file()
     assert not [p for p in (tmp_path / "flowers").rglob("*") if p.name.startswith(".")]
     assert len(server.requests) == 1
@@ -246,7 +257,7 @@ def test_an_archive_escaping_its_folder_is_refused_and_nothing_is_left(tmp_path)
     members = {"a/1.jpg": jpeg((0, 0, 0), (4, 4)), "../escaped.txt": b"x"}
     (tmp_path / "evil.tgz").write_bytes(tgz(members))
     (tmp_path / "dest").mkdir()
-    with pytest.raises(tarfile.TarError):
+    with pytest.raises(DataError, match="evil.tgz cannot be extracted: unsafe member refused"):
         readers.read_class_folders(tmp_path / "evil.tgz", tmp_path / "dest" / "out")
     assert not (tmp_path / "escaped.txt").exists()
     assert contents(tmp_path / "dest") == []

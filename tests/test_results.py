@@ -38,7 +38,7 @@ def test_loading_a_dataset_notes_it_in_the_results(lab):
 
     data.load("fashion_mnist")
     stored = results.read(lab.results_path)
-    assert stored["datasets"][0]["name"] == "digits"
+    assert stored["datasets"][0]["name"] == "garments"
     assert stored["datasets"][0]["requested"] == "fashion_mnist"
     assert stored["datasets"][0]["sizes"] == {"train": 240, "val": 80, "test": 80}
 
@@ -60,3 +60,73 @@ def test_record_needs_setup(monkeypatch):
     monkeypatch.setattr(results, "_current", None)
     with pytest.raises(LabkitError, match="call labkit.setup"):
         labkit.record("accuracy", 0.5)
+
+
+def test_every_results_file_has_the_schema_fields(tmp_path):
+    from labkit import data
+
+    lab = labkit.setup("smoke", seed=1, notebook="98_schema", build_dir=tmp_path, quiet=True,
+                       parameters={"EPOCHS": 2, "OPTIMIZERS": ["adam", "sgd"]})
+    ds = data.load("fashion_mnist")
+    labkit.record("val_accuracy", 0.5, headline=True, definition="accuracy on the validation split after the last epoch")
+    stored = results.read(lab.results_path)
+    assert set(results.SCHEMA) <= set(stored), set(results.SCHEMA) - set(stored)
+    assert stored["parameters"] == {"EPOCHS": 2, "OPTIMIZERS": ["adam", "sgd"]}
+    assert stored["commit"] is None or len(stored["commit"].split("+")[0]) == 40
+    for library in ("autokeras", "keras-tuner", "scikit-learn", "keras", "tensorflow"):
+        assert library in stored["versions"]
+    assert stored["cpu"]["cores"] >= 1 and len(stored["cpu"]["load_average"]) == 3
+    assert stored["wall_seconds"] >= 0
+    assert stored["definitions"] == {"val_accuracy": "accuracy on the validation split after the last epoch"}
+    fingerprints = stored["datasets"][0]["fingerprints"]
+    assert fingerprints["test"] == results.fingerprint(ds.x_test, ds.y_test)
+    assert len(set(fingerprints.values())) == 3
+
+
+def test_a_fingerprint_changes_with_any_pixel():
+    x = np.zeros((4, 2, 2), dtype=np.float32)
+    before = results.fingerprint(x)
+    x[3, 1, 1] = 1e-6
+    assert results.fingerprint(x) != before
+    assert results.fingerprint(x.astype(np.float64)) != results.fingerprint(x)
+
+
+def test_earlier_reads_another_notebook_of_the_same_profile(tmp_path):
+    labkit.setup("smoke", seed=0, notebook="02_first", build_dir=tmp_path, quiet=True)
+    labkit.record("best_optimizer", "rmsprop")
+    labkit.setup("smoke", seed=0, notebook="03_second", build_dir=tmp_path, quiet=True)
+    assert results.earlier("02_first", "best_optimizer") == "rmsprop"
+    assert results.earlier("02_first", "missing") is None
+    assert results.earlier("01_never_ran", "best_optimizer") is None
+    assert results.earlier("02_first", "best_optimizer", profile="offline") is None
+
+
+def test_warnings_go_to_the_notebook_log_not_the_page(tmp_path, capsys):
+    import warnings
+
+    from labkit import logs
+
+    labkit.setup("smoke", seed=0, notebook="97_logs", build_dir=tmp_path, quiet=True)
+    warnings.warn("a library's warning with a /local/.venv/path", UserWarning)
+    import logging
+
+    logging.getLogger("tensorflow").error("a TensorFlow log line")
+    logs.release()
+    captured = capsys.readouterr()
+    assert ".venv" not in captured.err + captured.out and "TensorFlow log line" not in captured.err
+    text = (tmp_path / "smoke" / "logs" / "97_logs.log").read_text()
+    assert "/local/.venv/path" in text and "a TensorFlow log line" in text
+
+
+def test_choice_takes_the_parameter_then_the_earlier_winner_then_the_seed(tmp_path):
+    labkit.setup("smoke", seed=0, notebook="04_later", build_dir=tmp_path, quiet=True)
+    value, sentence = results.choice(None, notebook="02_first", name="best", seed_value="nadam", what="optimizer")
+    assert value == "nadam" and "seed report's choice" in sentence and "no results under this profile" in sentence
+    labkit.setup("smoke", seed=0, notebook="02_first", build_dir=tmp_path, quiet=True)
+    labkit.record("best", "rmsprop")
+    labkit.record("ties", ["adam", "nadam"])
+    labkit.setup("smoke", seed=0, notebook="04_later", build_dir=tmp_path, quiet=True)
+    value, sentence = results.choice(None, notebook="02_first", name="best", seed_value="nadam", what="optimizer", ties="ties")
+    assert value == "rmsprop" and "highest-scoring choice of 02_first" in sentence and "adam, nadam" in sentence
+    value, sentence = results.choice("sgd", notebook="02_first", name="best", seed_value="nadam", what="optimizer")
+    assert value == "sgd" and "as set in the parameters" in sentence

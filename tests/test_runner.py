@@ -45,7 +45,7 @@ def folder(tmp_path):
 
 
 def test_select_takes_stems_file_names_and_numbers(folder):
-    assert [p.name for p in runner.select(["01", "00_ok.ipynb", "notebooks/02_slow"], folder)] == [
+    assert [p.name for p in runner.select(["01", "00_ok.ipynb", str(folder / "02_slow")], folder)] == [
         "01_broken.ipynb",
         "00_ok.ipynb",
         "02_slow.ipynb",
@@ -78,7 +78,7 @@ def test_a_failing_notebook_does_not_stop_the_others(folder, tmp_path):
     assert [r.notebook for r in rows] == ["01_broken", "00_ok", "02_slow"]
     assert by_name["00_ok"].ok and by_name["00_ok"].headline == "answer = 42"  # SEED=2 was injected
     broken = by_name["01_broken"]
-    assert not broken.ok and broken.error.startswith("cell 3: ZeroDivisionError")
+    assert not broken.ok and broken.error.startswith("In [4]: ZeroDivisionError")
     assert not by_name["02_slow"].ok and "Timeout" in by_name["02_slow"].error
 
     out = build / "smoke" / "notebooks"
@@ -118,9 +118,9 @@ def test_the_cli_runs_the_data_tour_on_smoke_and_reads_the_results_back(tmp_path
     ("args", "message"),
     [
         (["run", "99"], "notebook='99' is not one of the allowed values: '00_data_tour'"),
-        (["run", "--jobs", "0", "00"], "jobs=0 must be a whole number greater than 0"),
+        (["run", "--jobs", "0", "00"], "--jobs=0 must be a whole number greater than 0"),
         (["run", "--profile", "gpu"], "invalid choice: 'gpu'"),
-        (["run", "--cell-timeout", "-5", "00"], "cell_timeout=-5"),
+        (["run", "--cell-timeout", "-5", "00"], "--cell-timeout=-5"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):
@@ -137,3 +137,46 @@ def test_running_leaves_the_callers_environment_as_it_was(folder, tmp_path, monk
     assert rows[0].ok, rows[0].error  # the kernel saw the build folder it was given
     assert os.environ["LABKIT_PROFILE"] == "offline"
     assert "LABKIT_BUILD_DIR" not in os.environ
+
+
+def test_variants_name_their_jobs_and_results(tmp_path, monkeypatch):
+    from labkit import config, session
+
+    source = write_notebook(tmp_path / "07_transfer.ipynb", "1")
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata["labkit"] = {"variants": {"mobilenet_v2": {"BACKBONE": "mobilenet_v2"}, "resnet50": {"BACKBONE": "resnet50"}}}
+    nbformat.write(nb, source)
+    jobs = runner.plan_jobs([], tmp_path)
+    assert [(j.name, j.variant, j.parameters) for j in jobs] == [
+        ("07_transfer-mobilenet_v2", "mobilenet_v2", {"BACKBONE": "mobilenet_v2"}),
+        ("07_transfer-resnet50", "resnet50", {"BACKBONE": "resnet50"}),
+    ]
+    assert [j.name for j in runner.plan_jobs(["07_transfer-resnet50"], tmp_path)] == ["07_transfer-resnet50"]
+    monkeypatch.setenv(config.VARIANT_VARIABLE, "resnet50")  # what the runner sets for the kernel
+    assert session._with_variant("07_transfer", config.resolve_variant(None)) == "07_transfer-resnet50"
+    assert session._with_variant("07_transfer", config.resolve_variant("mobilenet_v2")) == "07_transfer-mobilenet_v2"
+    with pytest.raises(ParameterError, match="variant='a/b'"):
+        session._with_variant("07_transfer", "a/b")
+
+
+def test_the_book_gives_each_variant_its_own_page(tmp_path):
+    from labkit import book
+
+    (tmp_path / "notebooks").mkdir()
+    write_notebook(tmp_path / "notebooks" / "07_t.ipynb", "1")
+    nb = nbformat.read(tmp_path / "notebooks" / "07_t.ipynb", as_version=4)
+    nb.metadata["labkit"] = {"variants": {"a": {"X": 1}, "b": {"X": 2}}}
+    nbformat.write(nb, tmp_path / "notebooks" / "07_t.ipynb")
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n  - caption: N\n    chapters:\n"
+                   "      - file: notebooks/00_x\n      - file: notebooks/07_t\n")
+    pages = book._variant_pages(tmp_path, book.listed_notebooks(toc))
+    assert pages == {"07_t": ["07_t-a", "07_t-b"]}
+    book._list_variant_pages(toc, pages)
+    assert book.listed_notebooks(toc) == ["00_x", "07_t-a", "07_t-b"]
+
+
+def test_the_command_line_states_the_runners_default_jobs():
+    from labkit import __main__ as cli
+
+    assert cli.DEFAULT_JOBS == runner.DEFAULT_JOBS

@@ -90,7 +90,8 @@ def test_every_trial_logs_its_hyperparameters_to_tensorboard(grid):
     logs = sweeps.log_dir(directory, "grid")
     assert logs == directory / "grid" / "tensorboard"
     assert sweeps.tensorboard_command(directory, "grid") == f"tensorboard --logdir {logs.resolve()}"
-    assert sweeps.tensorboard_command("my runs", "grid").endswith("/my runs/grid/tensorboard'")  # quoted for the shell
+    # relative to the working folder (or the checkout), never an absolute local path; quoted for the shell
+    assert sweeps.tensorboard_command("my runs", "grid") == "tensorboard --logdir 'my runs/grid/tensorboard'"
     for row in frame.itertuples():
         events = EventAccumulator(str(logs / str(row.trial) / "execution0"))
         events.Reload()
@@ -306,7 +307,7 @@ def test_a_chief_and_a_worker_share_the_trials(tmp_path):
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
-        end = time.monotonic() + 60  # it takes about 12 s
+        end = time.monotonic() + 300  # about 12 s on an idle machine; the limit only catches a hang
         for role, process in processes.items():
             code = process.wait(timeout=max(1.0, end - time.monotonic()))
             assert code == 0, f"{role} exited with {code}:\n{(tmp_path / f'{role}.log').read_text()[-3000:]}"
@@ -407,8 +408,9 @@ def test_compare_weighs_the_gap_against_the_spread():
     )
     clear = stats.compare(runs, baseline="base", challenger="wide")
     assert clear["gap"] == pytest.approx(0.05) and clear["standard_error"] == pytest.approx((2 * 0.01**2 / 3) ** 0.5)
-    assert clear["verdict"].startswith("larger")
-    assert stats.compare(runs, baseline="base", challenger="noisy")["verdict"].startswith("within")
+    assert clear["real"] is True and "Welch's t-test" in clear["verdict"] and clear["p_value"] < 0.05
+    noisy = stats.compare(runs, baseline="base", challenger="noisy")
+    assert noisy["real"] is False and "not distinguishable" in noisy["verdict"]
     single = stats.compare(runs[runs.seed == 0], baseline="base", challenger="wide")
     assert single["standard_error"] is None and single["verdict"].startswith("unknown")
     with pytest.raises(ParameterError, match="challenger='tall'"):

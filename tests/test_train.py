@@ -107,3 +107,34 @@ def test_no_deadline_never_stops(tmp_path, faces):
     assert result.epochs == 2 and not budget.expired
     with pytest.raises(ParameterError, match="seconds=-1"):
         train.FitLog(deadline_seconds=-1)
+
+
+def test_recalibrate_batchnorm_sets_the_statistics_of_the_training_images():
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    images = np.random.default_rng(0).normal(3.0, 2.0, size=(600, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(name="bn"), keras.layers.Dropout(0.5),
+                              keras.layers.Dense(2, activation="softmax")])
+    bn = model.get_layer("bn")
+    assert np.allclose(keras.ops.convert_to_numpy(bn.moving_mean), 0.0)
+    assert train.recalibrate_batchnorm(model, images, batch_size=200, limit=600) == 1
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_mean), images.mean(axis=0), atol=1e-4)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn.moving_variance), images.var(axis=0), rtol=0.02)
+    assert bn.momentum == 0.99 and model.layers[1].rate == 0.5, "the layers' settings are restored"
+    bn.trainable = False
+    before = keras.ops.convert_to_numpy(bn.moving_mean).copy()
+    assert train.recalibrate_batchnorm(model, images + 5) == 0, "a frozen layer keeps its statistics"
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(bn.moving_mean), before)
+
+
+def test_every_fit_recalibrates_before_validating(faces):
+    model = keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(),
+                              keras.layers.BatchNormalization(name="bn"), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    train.fit(model, faces, epochs=1)
+    mean = keras.ops.convert_to_numpy(model.get_layer("bn").moving_mean)
+    expected = faces.x_train.reshape(len(faces.x_train), -1).mean(axis=0)
+    import numpy as np
+
+    np.testing.assert_allclose(mean, expected, atol=1e-3)  # momentum 0.99 alone would leave it near 0

@@ -2,8 +2,8 @@
 
 `load(name)` is the one call the notebooks make. Real datasets (`fashion_mnist`,
 `flowers`) are downloaded under the `full` profile; the `smoke` and `offline` profiles
-substitute their embedded stand-ins (`digits`, `photos`), cut from pictures that the
-dependencies ship, and say so in the dataset's notes.
+substitute their embedded stand-ins (`garments`, drawn by formula, and `photos`, cut from
+pictures that the dependencies ship), and say so in the dataset's notes.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import numpy as np
 
 from labkit import session
 from labkit.config import Profile, resolve_cache_dir
-from labkit.data import embedded
+from labkit.data import embedded, garments
 from labkit.data.dataset import SPLITS, Dataset
+from labkit.data.pipeline import resize
 from labkit.data.registry import REGISTRY
 from labkit.data.splits import VAL_FRACTION, split_off, split_three, take_stratified
 from labkit.errors import bad_choice, check_counts, check_image_size, check_seed
@@ -112,7 +113,7 @@ def load(
 
     Args:
         name: one of `names()`: `fashion_mnist`, `flowers` (downloaded under `full`,
-            replaced by `digits` and `photos` otherwise), `digits`, `photos`, `faces`.
+            replaced by `garments` and `photos` otherwise), `garments`, `digits`, `photos`, `faces`.
         profile: the profile; `None` takes the one `labkit.setup` chose.
         image_size: side of the images in pixels, or `(height, width)`; `None` keeps the
             dataset's own size (28 for the grayscale sets, 25 for faces) or the profile's for
@@ -167,17 +168,47 @@ def load(
 def _load_embedded(name, profile, image_size, cap, split_seed) -> Dataset:
     spec = embedded.SPECS[name]
     size = image_size or spec.default_size or profile.image_size
-    if name == "photos":
+    if name == "garments":
+        sizes = garments.SIZES if cap is None else tuple(min(s, c) for s, c in zip(garments.SIZES, cap))
+        splits = _cached_garments(sizes, split_seed)
+        class_names = list(garments.CLASS_NAMES)
+        if size != garments.SIDE:
+            splits = {s: (resize(x[..., 0], size), y) for s, (x, y) in splits.items()}
+    elif name == "photos":
         per_class = (240, 60, 60)
         if cap is not None:
             n = len(embedded.PHOTOS)
             per_class = tuple(max(1, min(p, c // n)) for p, c in zip(per_class, cap))
         splits, class_names = embedded.photos(image_size=size, per_class=per_class, seed=split_seed)
+    elif name == "tiles":
+        from labkit.data.tiles import tiles
+
+        splits, class_names = tiles(image_size=size, seed=split_seed)
     else:
         x, y, class_names = getattr(embedded, name)(image_size=size)
         splits = split_three(x, y, split_seed)
     return Dataset(name=name, requested=name, title=spec.title, source=spec.source, licence=spec.licence,
                    class_names=class_names, splits=splits, profile=profile.name)
+
+
+def _cached_garments(sizes, seed) -> dict:
+    """`garments.splits`, kept in the download cache (drawing 10,000 images takes a few seconds)."""
+    folder = resolve_cache_dir(None) / "garments"
+    path = folder / f"v1-seed{seed}-d{garments.DIFFICULTY}-{'-'.join(map(str, sizes))}.npz"
+    try:
+        with np.load(path) as stored:
+            return {s: (stored[f"x_{s}"], stored[f"y_{s}"]) for s in SPLITS}
+    except (OSError, KeyError, ValueError):
+        pass
+    splits = garments.splits(sizes, seed=seed)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.npz")
+        np.savez(temporary, **{f"{p}_{s}": a for s, (x, y) in splits.items() for p, a in (("x", x), ("y", y))})
+        os.replace(temporary, path)
+    except OSError:  # a read-only cache: draw again next time
+        pass
+    return splits
 
 
 def _load_real(name, profile, image_size, split_seed, cache_dir, progress) -> Dataset:

@@ -3,7 +3,9 @@
 `fetch(dataset, cache_dir)` downloads every file of a registry entry (`labkit.data.registry`) into
 `cache_dir/<dataset>/`: a file is written to a temporary name and moved into place only when its
 sha256 matches, so a failed download leaves nothing behind, and a file already in the cache with
-the right sha256 is not downloaded again.
+the right sha256 is not downloaded again. Two processes that fetch the same dataset take turns
+(a lock file, `cache_dir/.<dataset>.lock`, removed when done); the one that holds the lock also
+removes the temporary files that a download killed mid-transfer left (pooch's `tmpXXXXXXXX`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,10 +21,13 @@ from pathlib import Path
 import pooch
 import requests
 
+from labkit._lock import held
 from labkit.data.registry import RemoteDataset, RemoteFile
 from labkit.errors import ChecksumError, DownloadError, ParameterError, check_seconds
 
 __all__ = ["fetch"]
+
+_POOCH_TEMPORARY = re.compile(r"tmp[a-z0-9_]{8}")  # tempfile.NamedTemporaryFile(dir=...) in pooch
 
 _OFFLINE_HINT = (
     'without network, use the offline profile (PROFILE="offline" or LABKIT_PROFILE=offline), '
@@ -68,6 +74,15 @@ def fetch(
             f"({error.strerror or error})"
         ) from None
 
+    with held(folder.parent / f".{dataset.name}.lock"):
+        for leftover in folder.iterdir():  # what a download killed mid-transfer left
+            if leftover.is_file() and _POOCH_TEMPORARY.fullmatch(leftover.name):
+                leftover.unlink(missing_ok=True)
+        return _fetch_all(dataset, folder, created, timeout, progress)
+
+
+def _fetch_all(dataset: RemoteDataset, folder: Path, created: bool, timeout: float, progress: bool) -> dict[str, Path]:
+    """Fetches every file, with the lock held; after a failure removes what this call added."""
     before = set(folder.iterdir())
     paths: dict[str, Path] = {}
     try:

@@ -11,7 +11,7 @@ from labkit.data.download import fetch
 from labkit.data.pipeline import resize
 from labkit.data.readers import read_class_folders, read_idx
 from labkit.data.registry import REGISTRY, RemoteDataset
-from labkit.errors import ParameterError, bad_choice, check_image_size
+from labkit.errors import DataError, ParameterError, bad_choice, check_image_size
 
 __all__ = ["load"]
 
@@ -52,9 +52,13 @@ def load(
             "pass image_size=(height, width), e.g. (180, 180)"
         )
     paths = fetch(dataset, cache_dir, timeout=timeout, progress=progress)
-    if dataset.format == "class_folders":
-        return _class_folders(dataset, paths, image_size)
-    return _idx_splits(dataset, paths, image_size)
+    try:
+        if dataset.format == "class_folders":
+            return _class_folders(dataset, paths, image_size)
+        return _idx_splits(dataset, paths, image_size)
+    except DataError as error:  # name the dataset and where its files came from
+        urls = ", ".join(f.url for f in dataset.files if f.name in str(error)) or dataset.files[0].url
+        raise DataError(f"dataset {name!r}: {error} (downloaded from {urls})") from None
 
 
 def _class_folders(dataset: RemoteDataset, paths, image_size) -> tuple[dict, list[str]]:

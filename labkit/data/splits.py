@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from labkit.errors import check_number, check_positive, check_seed
+from labkit.errors import ParameterError, check_number, check_positive, check_seed
 
 # Fractions of a dataset without an official test split that go to validation and test.
 VAL_FRACTION = 0.15
@@ -31,6 +33,13 @@ def split_off(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple
 
     check_number("fraction", fraction, low=0.0, high=1.0, high_open=True)
     check_seed("split_seed", seed)
+    _check_arrays(x, y)
+    held_out = math.ceil(len(y) * fraction)  # as scikit-learn counts them
+    if held_out < 1 or len(y) - held_out < 1:
+        raise ParameterError(
+            f"fraction={fraction!r} of {len(y)} examples leaves one part empty; "
+            "the dataset needs more examples (or split_cap allows too few)"
+        )
     try:
         x_a, x_b, y_a, y_b = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
     except ValueError:  # too few examples per class to stratify: a plain random split
@@ -71,6 +80,7 @@ def take_stratified(x: np.ndarray, y: np.ndarray, count: int, seed: int) -> Arra
 
     check_positive("split_cap", count)
     check_seed("split_seed", seed)
+    _check_arrays(x, y)
     if len(y) <= count:
         return x, y
     try:
@@ -79,3 +89,11 @@ def take_stratified(x: np.ndarray, y: np.ndarray, count: int, seed: int) -> Arra
         keep = np.random.default_rng(seed).choice(len(y), size=count, replace=False)
     keep = np.sort(keep)
     return x[keep], y[keep]
+
+
+def _check_arrays(x, y) -> None:
+    """Refuses images and labels that do not pair up (before scikit-learn says it its own way)."""
+    if np.ndim(y) != 1 or len(x) != len(y):
+        raise ParameterError(
+            f"y must hold one label per image: got {np.shape(y)} labels for {len(x)} images"
+        )

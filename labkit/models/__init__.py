@@ -2,6 +2,11 @@
 
 - `cnn`: the seed's hand-built CNN (`hand_built_cnn`).
 - `inspect`: parameter counts and a table of layers.
+- `transfer`: `keras.applications` backbones with `"imagenet"`, `"lab"` or no weights, the seed's
+  transfer classifier, freezing and unfreezing.
+- `pretrain`: the `"lab"` weights, pretrained once on `labkit.data.source` and cached under a key.
+- `features`: the frozen prefix's outputs computed once (the fast path of a frozen base).
+- `finetune`: the seed's two phases (head, then fine-tuning at a tenth of the rate) on cached features.
 """
 
 from labkit.models.cnn import ACTIVATIONS, INITIALIZERS, hand_built_cnn

@@ -131,7 +131,7 @@ def image_classifier(dataset, *, directory: str | os.PathLike, max_trials: int |
     import autokeras as ak
 
     budget = _budget(max_trials, epochs, budget_seconds, patience, batch_size)
-    trials = budget.max_trials if active_profile().pretrained else 1
+    trials = budget.max_trials if (active_profile().weights == "imagenet") else 1
     auto_model = ak.ImageClassifier(
         max_trials=trials, directory=str(directory), project_name="image_classifier", overwrite=True, seed=seed
     )
@@ -163,7 +163,7 @@ def resnet_automodel(dataset, *, directory: str | os.PathLike, version: str = "r
 
     budget = _budget(max_trials, epochs, budget_seconds, patience, batch_size)
     check_choice("version", version, ("resnet50", "resnet101", "resnet152"))
-    pretrained = active_profile().pretrained if pretrained is None else bool(pretrained)
+    pretrained = (active_profile().weights == "imagenet") if pretrained is None else bool(pretrained)
     inputs = ak.ImageInput()
     features = ak.Normalization()(inputs)
     features = ak.ResNetBlock(version="v1", pretrained=pretrained)(features)

@@ -120,8 +120,8 @@ def tensorboard_command(directory: str | os.PathLike, name: str) -> str:
         name: the design's `name`.
 
     Returns:
-        A command such as `tensorboard --logdir /path/to/directory/name`.
+        A command such as `tensorboard --logdir build/offline/work/.../name`, to run in the lab's folder.
     """
     from labkit.search import sweeps
 
-    return f"tensorboard --logdir {shlex.quote(str((Path(directory) / sweeps._check_name(name)).resolve()))}"
+    return f"tensorboard --logdir {shlex.quote(sweeps.shown_path(Path(directory) / sweeps._check_name(name)))}"

@@ -49,9 +49,28 @@ def tensorboard_command(directory: str | os.PathLike, name: str) -> str:
         name: the sweep's `name`.
 
     Returns:
-        A command such as `tensorboard --logdir /path/to/directory/name/tensorboard`.
+        A command such as `tensorboard --logdir build/offline/work/.../name/tensorboard`, to run
+        in the lab's folder.
     """
-    return f"tensorboard --logdir {shlex.quote(str(log_dir(directory, name).resolve()))}"
+    return f"tensorboard --logdir {shlex.quote(shown_path(log_dir(directory, name)))}"
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """Writes a path as a page may show it: relative to the lab's checkout (or the working folder).
+
+    Args:
+        path: a file or folder.
+
+    Returns:
+        The path relative to the checkout's root, else to the working folder, else as given.
+    """
+    from labkit.config import project_root
+
+    path = Path(path).resolve()
+    for base in (project_root(), Path.cwd()):
+        if base is not None and path.is_relative_to(base.resolve()):
+            return str(path.relative_to(base.resolve()))
+    return str(path)
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,7 @@ class _Settings:
 def run(build, space: dict, *, dataset, directory: str | os.PathLike, name: str, mode: str = "grid",
         max_trials: int | None = None, epochs: int | None = None, batch_size: int = 32, seed: int = 0,
         objective: str = "val_accuracy", budget_seconds: float | None = None, overwrite: bool = False,
-        executions_per_trial: int = 1, tensorboard: bool = True, verbose: int = 0):
+        executions_per_trial: int = 1, tensorboard: bool = True, verbose: int = 0, test: bool = False):
     """Trains the models of `build` over a grid or a random sample of `space`.
 
     A trial calls `build(**values)` with one combination of values, trains the compiled model on
@@ -124,6 +143,8 @@ def run(build, space: dict, *, dataset, directory: str | os.PathLike, name: str,
             (TensorBoard's HParams tab); see `tensorboard_command`.
         verbose: 0 silent, 1 keras-tuner's trial tables and Keras' progress bars, 2 one line
             per epoch.
+        test: also score each trial's model at its best epoch (the weights keras-tuner keeps) on the
+            test split, as a `test_accuracy` column.
 
     Returns:
         A pandas DataFrame with one row per completed trial, sorted by `trial` (keras-tuner's
@@ -137,7 +158,31 @@ def run(build, space: dict, *, dataset, directory: str | os.PathLike, name: str,
                          objective, budget_seconds, executions_per_trial, verbose)
     tuner = _tuner(build, settings, directory, name, overwrite)
     log = _search(tuner, settings, dataset, log_dir(directory, name) if tensorboard else None)
-    return _report(tuner, log, settings, name)
+    frame = _report(tuner, log, settings, name)
+    return _test_scores(tuner, frame, dataset) if test else frame
+
+
+# What the columns of `run`'s table measure, for results files (`labkit.results.record(definition=...)`).
+DEFINITIONS = {
+    "val_accuracy": "validation accuracy at the trial's best epoch (the epoch with the highest validation accuracy)",
+    "test_accuracy": "test accuracy of the trial's weights at that best epoch",
+    "seconds": "wall time of the trial's training (model.fit), validation included",
+}
+
+
+def _test_scores(tuner, frame, dataset):
+    """Adds `test_accuracy`: each trial's best-epoch weights scored on the test split."""
+    from labkit.search.tuner import classes
+    from labkit.train import evaluate
+
+    if not isinstance(tuner.oracle, classes().Oracle):  # a distributed worker holds no trials
+        return frame
+    trials = {int(t.trial_id): t for t in tuner.oracle.trials.values()}
+    scores = []
+    for number in frame["trial"]:
+        model = tuner.load_model(trials[int(number)])
+        scores.append(evaluate(model, dataset, split="test")["accuracy"])
+    return frame.assign(test_accuracy=scores)
 
 
 def _settings(build, space, dataset, name, mode, max_trials, epochs, batch_size, seed, objective,

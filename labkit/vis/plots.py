@@ -154,9 +154,14 @@ def confusion_matrix(y_true, y_pred, class_names, *, ax=None, normalize: str | N
     return ax.figure
 
 
-def sweep_bars(table, by: str, *, metric: str = "val_accuracy", reference: dict | None = None, reference_label: str = "seed report", title: str | None = None):
+def sweep_bars(table, by: str, *, metric: str = "val_accuracy", reference: dict | None = None,
+               reference_label: str = "seed report", title: str | None = None, examples: int | None = None,
+               seed_sd: float | None = None):
     """Draws one bar per value of `by` (a sweep's hyperparameter), highest first, with an optional
     second bar per value from `reference` (such as the seed report's numbers).
+
+    With `examples`, each bar of this run carries ± twice its binomial standard error, and its colour
+    says whether it is tied with the best (`labkit.stats.noise_floor`).
 
     Args:
         table: a sweep's DataFrame (`labkit.sweeps.run`).
@@ -165,24 +170,46 @@ def sweep_bars(table, by: str, *, metric: str = "val_accuracy", reference: dict 
         reference: `{value of by: number}` drawn beside this run's bars.
         reference_label: the legend entry of `reference`.
         title: the title.
+        examples: images of the split `metric` was measured on; `None` draws no noise.
+        seed_sd: the seed-to-seed standard deviation, where measured (widens the ties).
 
     Returns:
         The matplotlib Figure.
     """
     import matplotlib.pyplot as plt
-    import pandas as pd
+    import numpy as np
 
-    ordered = table.sort_values(metric, ascending=False)
-    frame = pd.DataFrame({"this run": ordered[metric].to_numpy()}, index=ordered[by].astype(str))
+    from labkit import stats
+
+    ordered = table.sort_values(metric, ascending=False, kind="stable")
+    names = ordered[by].astype(str).to_list()
+    values = ordered[metric].to_numpy(dtype=float)
+    positions = np.arange(len(names))
+    width = 0.4 if reference is not None else 0.7
+    _, ax = plt.subplots(figsize=(max(6.0, 0.75 * len(names) + 2.5), 3.8), layout="constrained")
+    colours = ["tab:blue"] * len(names)
+    errors = None
+    if examples is not None:
+        marked = stats.noise_floor(ordered, by, metric=metric, examples=examples, seed_sd=seed_sd)
+        errors = 2 * marked["standard error"].to_numpy()
+        palette = {"best": "tab:blue", "tied with the best": "tab:cyan", "below the best": "tab:gray"}
+        colours = [palette[v] for v in marked["verdict"]]
+    offset = -width / 2 if reference is not None else 0.0
+    ax.bar(positions + offset, values, width, yerr=errors, capsize=3, color=colours, label="this run")
     if reference is not None:
-        frame[reference_label] = [reference.get(value, float("nan")) for value in ordered[by]]
-    _, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(frame) + 2), 3.8), layout="constrained")
-    frame.plot.bar(ax=ax, rot=30 if len(frame) > 4 else 0, width=0.8)
-    ax.set_xlabel(by)
+        ax.bar(positions + width / 2, [reference.get(n, np.nan) for n in names], width, color="tab:orange",
+               alpha=0.7, label=reference_label)
+    if examples is not None:
+        for verdict, colour in (("tied with the best", "tab:cyan"), ("below the best", "tab:gray")):
+            ax.bar([np.nan], [np.nan], color=colour, label=f"this run: {verdict}")
+    ax.set_xticks(positions, names, rotation=30 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center")
+    ax.set_ylim(0, 1.0)
+    noise = "; error bars: ± 2 standard errors of the split" if examples is not None else ""
+    ax.set_xlabel(by + noise)
     ax.set_ylabel(metric.replace("_", " "))
-    ax.set_title(title or f"{metric.replace('_', ' ')} by {by}")
+    ax.set_title(title or f"{metric.replace('_', ' ')} by {by}", fontsize=11)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
     return ax.figure
 
 
@@ -203,19 +230,21 @@ def marginal_means(table, columns, *, metric: str = "val_accuracy", title: str |
     import matplotlib.pyplot as plt
 
     columns = list(columns)
-    fig, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns) + 1, 3.6), sharey=True, squeeze=False, layout="constrained")
-    # Zoom on the range the trials span: close accuracies would otherwise look identical.
+    fig, axes = plt.subplots(1, len(columns), figsize=(min(3.0 * len(columns) + 1, 10.0), 3.6), sharey=True,
+                             squeeze=False, layout="constrained")
+    # Zoom on the range the trials span (close accuracies would otherwise look identical), never
+    # narrower than 5 points, so that a tiny gap is not drawn as a large one.
     low, high = float(table[metric].min()), float(table[metric].max())
-    margin = max(0.25 * (high - low), 0.005)
+    margin = max(0.25 * (high - low), (0.05 - (high - low)) / 2, 0.005)
     for ax, column in zip(axes[0], columns):
-        grouped = table.groupby(column, sort=False)[metric]
+        grouped = table.groupby(column, sort=True)[metric]
         means, lows, highs = grouped.mean(), grouped.min(), grouped.max()
         positions = range(len(means))
         ax.bar(positions, means.to_numpy(), yerr=[means - lows, highs - means], capsize=4, color="tab:blue", alpha=0.8)
         ax.set_xticks(list(positions), [str(v) for v in means.index])
         ax.set_title(column)
         ax.grid(axis="y", alpha=0.3)
-    axes[0][0].set_ylim(max(0.0, low - margin), high + margin)
+    axes[0][0].set_ylim(max(0.0, low - margin), min(1.0, high + margin) if high <= 1.0 else high + margin)
     axes[0][0].set_ylabel(f"mean {metric.replace('_', ' ')} (axis zoomed)")
     fig.suptitle(title or f"mean {metric.replace('_', ' ')} by the value of each hyperparameter")
     return fig

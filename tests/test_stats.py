@@ -1,0 +1,56 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as scipy_stats
+
+from labkit import stats
+from labkit.errors import ParameterError
+
+
+def runs(values):
+    return pd.DataFrame(
+        [{"configuration": label, "seed": i, "test_accuracy": v} for label, vs in values.items() for i, v in enumerate(vs)]
+    )
+
+
+def test_standard_error_is_binomial():
+    assert stats.standard_error(0.9, 4000) == pytest.approx(np.sqrt(0.9 * 0.1 / 4000))
+    assert 2 * stats.standard_error(0.9, 4000) * 100 < 1.0  # the stand-in's splits are large enough
+    assert 2 * stats.standard_error(0.99, 270) * 100 > 1.0
+    with pytest.raises(ParameterError, match="examples=0"):
+        stats.standard_error(0.5, 0)
+
+
+def test_compare_uses_welch_t_test():
+    table = runs({"a": [0.90, 0.91, 0.92], "b": [0.93, 0.935, 0.94]})
+    result = stats.compare(table, baseline="a", challenger="b")
+    expected = scipy_stats.ttest_ind([0.93, 0.935, 0.94], [0.90, 0.91, 0.92], equal_var=False).pvalue
+    assert result["p_value"] == pytest.approx(expected)
+    assert result["gap"] == pytest.approx(0.025)
+    assert result["real"] is True and "a real difference" in result["verdict"]
+
+
+def test_a_gap_within_seed_noise_is_not_called_real():
+    # twice the standard error would call it real; with 2 degrees of freedom the t-test does not
+    table = runs({"a": [0.90, 0.92], "b": [0.935, 0.955]})
+    result = stats.compare(table, baseline="a", challenger="b")
+    assert abs(result["gap"]) > 2 * result["standard_error"]
+    assert result["real"] is False and "not distinguishable" in result["verdict"]
+
+
+def test_one_seed_each_gives_no_verdict():
+    result = stats.compare(runs({"a": [0.9], "b": [0.95]}), baseline="a", challenger="b")
+    assert result["real"] is None and result["verdict"].startswith("unknown")
+
+
+def test_noise_floor_calls_ties_ties():
+    table = pd.DataFrame({"optimizer": ["adam", "sgd", "ftrl", "nadam"], "val_accuracy": [0.93, 0.925, 0.10, 0.90]})
+    marked = stats.noise_floor(table, "optimizer", examples=4000)
+    assert marked["optimizer"].tolist() == ["adam", "sgd", "nadam", "ftrl"]
+    assert marked["verdict"].tolist() == ["best", "tied with the best", "below the best", "below the best"]
+    # a seed-to-seed spread widens the noise: nadam's 3 points become a tie
+    wide = stats.noise_floor(table, "optimizer", examples=4000, seed_sd=0.012)
+    assert wide["verdict"].tolist()[2] == "tied with the best"
+    sentence = stats.ranking_sentence(marked, "optimizer")
+    assert sentence.startswith("Highest validation accuracy: adam (93.0 %).")
+    assert "sgd (92.5 %)" in sentence and "cannot rank" in sentence and "ftrl (10.0 %)" in sentence
