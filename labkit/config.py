@@ -115,7 +115,8 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one only",
         repeat_seeds=(0, 1),
         summary="tiny slices of the embedded data, tiny lab-pretrained weights: CI and quick checks",
-        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=True, max_epochs=1, factor=2, seeds=(0,),
+        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=True,
+                         max_epochs=1, factor=2, seeds=(0,),
                          optimizer_trials=2, optimizer_epochs=2),
     ),
     "offline": Profile(
@@ -133,7 +134,8 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one at a time",
         repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, lab-pretrained weights: the main job, no network",
-        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3, max_epochs=3, factor=3, seeds=(0, 1, 2),
+        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3,
+                         max_epochs=3, factor=3, seeds=(0, 1, 2),
                          optimizer_trials=4, optimizer_epochs=12),
     ),
     "full": Profile(

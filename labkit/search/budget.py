@@ -16,7 +16,8 @@ ORDER = ("hyperband", "random")
 
 
 def compare(build, space, *, dataset, directory: str | os.PathLike, seeds=(0, 1, 2), max_epochs: int = 3,
-            factor: int = 3, batch_size: int = 32, callbacks=(), overwrite: bool = True, on_search=None):
+            factor: int = 3, batch_size: int = 32, callbacks=(), overwrite: bool = True, on_search=None,
+            budget_seconds: float | None = None):
     """Runs Hyperband, then RandomSearch with as many epochs, for every seed; retrains each winner.
 
     Args:
@@ -31,6 +32,8 @@ def compare(build, space, *, dataset, directory: str | os.PathLike, seeds=(0, 1,
         callbacks: more Keras callbacks for every fit.
         overwrite: start every search afresh (`False`: finished searches are reloaded, not rerun).
         on_search: called with `(seed, Search)` after each search (to print its table, say).
+        budget_seconds: each search's time budget (`None`: the profile's `search_seconds`); a
+            search it cuts short spends fewer epochs, which the `epochs` column shows.
 
     Returns:
         A pandas DataFrame, one row per (seed, method): `trials`, `epochs` spent, `seconds` of
@@ -51,7 +54,7 @@ def compare(build, space, *, dataset, directory: str | os.PathLike, seeds=(0, 1,
             found = search(build, space, dataset=dataset, directory=directory, name=f"{method}_seed{seed}",
                            method=method, max_trials=trials, max_epochs=max_epochs, factor=factor,
                            batch_size=batch_size, seed=seed, callbacks=callbacks, overwrite=overwrite,
-                           budget_seconds=None)
+                           budget_seconds=budget_seconds)
             budget = found.epochs if budget is None else budget
             if on_search is not None:
                 on_search(seed, found)
