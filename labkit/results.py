@@ -28,7 +28,7 @@ SCHEMA = {
     "profile": "smoke, offline or full",
     "seed": "the notebook's SEED",
     "real_data": "whether the real datasets were used",
-    "pretrained": "whether ImageNet weights were used",
+    "weights": "the backbones' weights: \"imagenet\", \"lab\" (pretrained by labkit on its source task) or null (random init)",
     "device": "what the backend computed on",
     "versions": "python, labkit, keras, tensorflow, numpy, autokeras, keras-tuner, scikit-learn, scipy, pandas",
     "commit": "the lab's git commit (with '+changes' when the checkout had uncommitted changes); null outside a checkout",

@@ -90,7 +90,7 @@ def test_photo_crops_of_each_split_come_from_its_own_strip(monkeypatch):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"name": "mnist"}, r"name='mnist'.*'fashion_mnist', 'flowers', 'garments', 'digits', 'photos', 'faces'"),
+        ({"name": "mnist"}, r"name='mnist'.*'fashion_mnist', 'flowers', 'garments', 'digits', 'photos', 'tiles', 'faces'"),
         ({"name": "digits", "image_size": 0}, "image_size=0 must be a whole number greater than 0"),
         ({"name": "digits", "split_cap": (10, 0, 5)}, "split_cap=0"),
         ({"name": "digits", "profile": "tiny"}, "profile='tiny'"),

@@ -108,9 +108,9 @@ def test_the_cli_runs_the_data_tour_on_smoke_and_reads_the_results_back(tmp_path
     assert "00_data_tour  ok" in done.stdout
     stored = json.loads((tmp_path / "smoke" / "results" / "00_data_tour.json").read_text())
     assert stored["profile"] == "smoke" and stored["headline"] == "images"
-    assert stored["values"]["images"] == 400 + 400 + 200  # digits and photos capped, faces whole
+    assert stored["values"]["images"] == 400 + 400 + 200  # garments and photos capped, faces whole
     assert f"images = {stored['values']['images']}" in done.stdout
-    assert [d["name"] for d in stored["datasets"]] == ["digits", "photos", "faces"]
+    assert [d["name"] for d in stored["datasets"]] == ["garments", "photos", "faces"]
     assert (tmp_path / "smoke" / "notebooks" / "00_data_tour.ipynb").exists()
 
 
