@@ -17,9 +17,9 @@ import zmq
 import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine, papermill_engines
-from papermill.utils import merge_kwargs, remove_args
+from papermill.engines import papermill_engines
 
+from labkit._engine import ClientEngine
 from labkit.grading.sandbox import Sandbox
 
 ENGINE = "labkit-sandbox"
@@ -118,31 +118,22 @@ class _CappedClient(PapermillNotebookClient):
         return None
 
 
-class SandboxEngine(NBClientEngine):
+class SandboxEngine(ClientEngine):
     """papermill's nbclient engine with `_CappedClient`: pass `output_cap` and `km`."""
 
+    client = _CappedClient
+
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                 stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-        """Executes the notebook (papermill's own engine, but for the client).
+    def client_options(cls, kwargs: dict) -> dict:
+        """Takes `output_cap` out of papermill's arguments.
 
         Args:
-            nb_man: papermill's notebook execution manager.
-            kernel_name: the kernel's name.
-            log_output, stdout_file, stderr_file: as papermill's.
-            start_timeout: seconds the kernel may take to start.
-            execution_timeout: seconds one cell may take.
-            **kwargs: `output_cap`, `km`, and what else nbclient takes.
+            kwargs: what papermill passed on (changed in place).
 
         Returns:
-            The executed notebook.
+            The cap for the client.
         """
-        cap = kwargs.pop("output_cap")
-        kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-        final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
-                             kernel_name=kernel_name, log_output=log_output, stdout_file=stdout_file,
-                             stderr_file=stderr_file)
-        return _CappedClient(nb_man, output_cap=cap, **final).execute()
+        return {"output_cap": kwargs.pop("output_cap")}
 
 
 papermill_engines.register(ENGINE, SandboxEngine)

@@ -10,8 +10,9 @@ import ast
 
 from jupyter_client.manager import AsyncKernelManager
 from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine, papermill_engines
-from papermill.utils import merge_kwargs, remove_args
+from papermill.engines import papermill_engines
+
+from labkit._engine import ClientEngine
 
 ENGINE = "labkit-runner"
 _MODULES = "sorted(m for m in __import__('sys').modules if m == 'labkit' or m.startswith('labkit.'))"
@@ -76,31 +77,23 @@ class _Client(PapermillNotebookClient):
             self.outcome_holder["modules"] = None
 
 
-class _Engine(NBClientEngine):
+class _Engine(ClientEngine):
     """papermill's nbclient engine with `_Client` and `_KernelManager`; pass `outcome` (a dict)."""
 
+    client = _Client
+
     @classmethod
-    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                 stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
-        """Executes the notebook (papermill's own engine, but for the client).
+    def client_options(cls, kwargs: dict) -> dict:
+        """Takes `outcome` (where the client reports) out of papermill's arguments.
 
         Args:
-            nb_man: papermill's notebook execution manager.
-            kernel_name: the kernel's name.
-            log_output, stdout_file, stderr_file: as papermill's.
-            start_timeout: seconds the kernel may take to start.
-            execution_timeout: seconds one cell may take.
-            **kwargs: `outcome`, and what else nbclient takes.
+            kwargs: what papermill passed on (changed in place).
 
         Returns:
-            The executed notebook.
+            The kernel manager class for the client.
         """
         _Client.outcome_holder = kwargs.pop("outcome")
-        kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-        final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
-                             kernel_name=kernel_name, log_output=log_output, stdout_file=stdout_file,
-                             stderr_file=stderr_file, kernel_manager_class=_KernelManager)
-        return _Client(nb_man, **final).execute()
+        return {"kernel_manager_class": _KernelManager}
 
 
 papermill_engines.register(ENGINE, _Engine)
