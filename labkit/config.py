@@ -62,6 +62,9 @@ class Profile:
             Keras), `"lab"` (pretrained by labkit on its own source task, cached) or `None` (random init).
         source_size: the lab source task (`labkit.data.source`): `(classes per family, images per
             class, image side, epochs)` of the pretraining that `"lab"` weights come from.
+        source_sizes: per-backbone exceptions to `source_size`, as `((name, size), ...)`: on 2 CPU
+            cores ResNet50 and InceptionV3 train about 18× slower per image than MobileNetV2
+            (`benchmarks/transfer.py`), so the offline profile gives them a smaller source task.
         fit_eagerly: run the tiny fits of this profile eagerly: tracing a big backbone's graph costs
             more than a few steps on a handful of images.
         split_cap: at most this many examples per split (train, val, test); `None` keeps all.
@@ -92,6 +95,19 @@ class Profile:
     repeat_seeds: tuple[int, ...]
     summary: str
     hyper: HyperScale = HyperScale()
+    source_sizes: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
+
+    def source_size_for(self, backbone: str) -> tuple[int, int, int, int]:
+        """The source task that `backbone`'s lab weights are pretrained on.
+
+        Args:
+            backbone: a backbone name (`labkit.models.transfer.APPLICATIONS`).
+
+        Returns:
+            `(classes per family, images per class, image side, epochs)`: its entry in
+            `source_sizes`, else `source_size`.
+        """
+        return dict(self.source_sizes).get(backbone, self.source_size)
 
     @property
     def pretrained(self) -> bool:
@@ -134,6 +150,9 @@ PROFILES: dict[str, Profile] = {
         sweep_design="one at a time",
         repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, lab-pretrained weights: the main job, no network",
+        # ResNet50 / InceptionV3 train at 12-14 images/s here (MobileNetV2 at 32 px: 240): 32 classes ×
+        # 60 images × 4 epochs is about 10 minutes each, once; see benchmarks/README.md.
+        source_sizes=(("resnet50", (16, 60, 32, 4)), ("inception_v3", (16, 60, 75, 4))),
         hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3,
                          max_epochs=3, factor=3, seeds=(0, 1, 2),
                          optimizer_trials=4, optimizer_epochs=12),
