@@ -75,6 +75,9 @@ class Profile:
         search_seconds: default time budget of one search (`None`: no limit).
         sweep_design: default design of a sweep over several layers (`labkit.search.designs.plan`):
             `"grid"`, `"one at a time"` or `"one only"`.
+        sweep_validation: when a sweep's trials are validated: `"every epoch"` (curves in TensorBoard)
+            or `"last epoch"` (one pass over the validation split per trial: on 2 CPU cores a pass over
+            4,000 images costs half a training epoch of 2,000).
         repeat_seeds: default seeds of repeated runs (`labkit.stats.repeat`).
         summary: one line saying what the profile is for.
         hyper: the size of notebook 05's searches.
@@ -92,6 +95,7 @@ class Profile:
     trials: int
     search_seconds: int | None
     sweep_design: str
+    sweep_validation: str
     repeat_seeds: tuple[int, ...]
     summary: str
     hyper: HyperScale = HyperScale()
@@ -129,6 +133,7 @@ PROFILES: dict[str, Profile] = {
         trials=1,
         search_seconds=120,
         sweep_design="one only",
+        sweep_validation="last epoch",
         repeat_seeds=(0, 1),
         summary="tiny slices of the embedded data, tiny lab-pretrained weights: CI and quick checks",
         hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=True,
@@ -148,6 +153,7 @@ PROFILES: dict[str, Profile] = {
         trials=1,
         search_seconds=1200,
         sweep_design="one at a time",
+        sweep_validation="last epoch",
         repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, lab-pretrained weights: the main job, no network",
         # ResNet50 / InceptionV3 train at 12-14 images/s here (MobileNetV2 at 32 px: 240): 32 classes ×
@@ -170,6 +176,7 @@ PROFILES: dict[str, Profile] = {
         trials=5,
         search_seconds=3 * 3600,
         sweep_design="grid",
+        sweep_validation="every epoch",
         repeat_seeds=(0, 1, 2, 3, 4),
         summary="the real datasets and ImageNet weights: Colab or a GPU",
     ),
