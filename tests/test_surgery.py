@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from labkit.errors import ParameterError
-from labkit.models import features, surgery, transfer
+from labkit.models import features, surgery, taps, transfer
 
 # The seeds' cut points (seed 000) and the layers they are in today's Keras.
 SEED_CUTS = {7: "conv2_block2_out", 22: "conv3_block4_out", 37: "conv4_block5_out", 40: "conv4_block6_out",
@@ -132,3 +132,38 @@ def test_the_seeds_dense_head_and_the_cache_of_the_frozen_prefix(base):
     features.check_attached(model, parts, x, atol=1e-4)
     with pytest.raises(ParameterError, match="dropout"):
         surgery.attach_head(base, 8, dropout=1.5)
+
+
+def tiny_dataset(rng, classes=2, per_split=(16, 8, 8)):
+    from labkit.data.dataset import Dataset
+
+    splits = {name: (rng.random((n, 32, 32, 3), dtype=np.float32), np.arange(n) % classes)
+              for name, n in zip(("train", "val", "test"), per_split)}
+    return Dataset("tiny", "tiny", "random images", "numpy", "none", [str(c) for c in range(classes)], splits, "smoke")
+
+
+def test_taps_train_variants_on_features_computed_once(base):
+    ds = tiny_dataset(np.random.default_rng(0))
+    model = surgery.attach_head(base, ds.num_classes, seed=0)
+    cache = taps.tap(model, ds, ["conv5_block2_out", "conv5_block3_out"])
+    assert cache["conv5_block2_out"].x_train.shape == (16, 1, 1, 2048) and cache["conv5_block3_out"].x_val.shape[0] == 8
+    expected = features.forward(keras.Model(base.input, base.get_layer("conv5_block2_out").output),
+                                keras.applications.resnet.preprocess_input(ds.x_test * 255.0))
+    assert np.allclose(cache["conv5_block2_out"].x_test, expected, atol=1e-4)
+    before = [w.copy() for w in base.get_weights()]
+
+    def last_block(seed):
+        return surgery.freeze(surgery.attach_head(base, ds.num_classes, seed=seed), except_blocks=["conv5_block3"])
+
+    def head(seed):
+        return surgery.freeze(surgery.attach_head(base, ds.num_classes, seed=seed))
+
+    variants = {"head": taps.Variant(head, learning_rate=0.01, train_images=8), "last block": taps.Variant(last_block)}
+    runs = taps.repeat(variants, ds, cache, seeds=(0, 1), restore=[base], epochs=1, eagerly=True)
+    assert list(runs["configuration"]) == ["head", "head", "last block", "last block"]
+    assert list(runs["cut"]) == ["resnet50_head/pooling"] * 2 + ["resnet50/conv5_block2_out"] * 2
+    assert list(runs["train_images"]) == [8, 8, 16, 16] and list(runs["learning_rate"]) == [0.01, 0.01, 1e-3, 1e-3]
+    assert runs["trainable"].iloc[2] > runs["trainable"].iloc[0] == 2049 * 2
+    assert all(np.array_equal(a, b) for a, b in zip(before, base.get_weights())), "the backbone must be restored"
+    with pytest.raises(ParameterError, match="nested backbone"):
+        taps.nested_base(base)
