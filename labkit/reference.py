@@ -142,13 +142,13 @@ _SEED_003_ROWS = (
     (13, 7, 1e-6, 0.001, 0.25, (1024, 1024, 1024), 0.56724, 0.82857),
     (14, 7, 1e-6, 0.001, 0.25, (1024, 2048, 2048), 0.42535, 0.88571),
 )
+_SEED_003_COLUMNS = ("model", "question", "learning_rate", "decay", "dropout", "dense", "test_loss", "test_accuracy")
 RESNET50_FINE_TUNING = {
     "source": SEED_003,
     "dataset": "flowers photos, 5 classes (test: 35 web images per class)",
     "weights": "ImageNet",
     "image_size": 224,
     "models": tuple(
-        dict(zip(("model", "question", "learning_rate", "decay", "dropout", "dense", "test_loss", "test_accuracy"), row))
-        for row in _SEED_003_ROWS
+        dict(zip(_SEED_003_COLUMNS, row)) for row in _SEED_003_ROWS
     ),
 }

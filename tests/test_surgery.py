@@ -55,7 +55,8 @@ def test_a_cut_ends_at_the_kth_activation_and_keeps_what_comes_before(base, k, s
     kept = {layer.name for layer in cut.layers}
     assert cut.count_params() == sum(layer.count_params() for layer in base.layers if layer.name in kept)
     assert cut.count_params() < base.count_params() or k == 49
-    assert all(cut.get_layer(n).weights[0] is base.get_layer(n).weights[0] for n in ("conv1_conv", "conv2_block1_1_conv"))
+    shared = ("conv1_conv", "conv2_block1_1_conv")
+    assert all(cut.get_layer(n).weights[0] is base.get_layer(n).weights[0] for n in shared)
 
 
 @pytest.mark.parametrize("k", [0, 50, -1, 2.0, "37", True])
