@@ -1,0 +1,125 @@
+"""Feature maps: what each channel of a layer makes of one image.
+
+`feature_maps` runs one image through a model and keeps the outputs of the layers asked for (one
+forward pass, `labkit.models.features.outputs`); `map_grid` draws the channels of one layer,
+`depth_grid` a few channels of several layers, one row per layer, to show the maps get coarser and
+more abstract with depth. Each channel is scaled to its own range: the grids show where a channel
+responds, not how strongly compared with its neighbours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from labkit.errors import ParameterError, check_choice, check_positive
+
+
+def feature_maps(model, layers, image) -> dict[str, np.ndarray]:
+    """The outputs of some layers of a model for one image.
+
+    Args:
+        model: a functional model (such as a base from `transfer.backbone`; give it the image as it
+            expects it, preprocessed by `transfer.Preprocess` for a `keras.applications` base).
+        layers: a layer name or a list of them; each must have a 4-D (image-shaped) output.
+        image: one H×W×C image (or a batch of one).
+
+    Returns:
+        `{layer: h×w×channels array}`, in the order given.
+    """
+    from labkit.models.features import outputs
+
+    names = [layers] if isinstance(layers, str) else list(layers)
+    known = [layer.name for layer in model.layers]
+    for name in names:
+        check_choice("layers", name, known)
+        if len(model.get_layer(name).output.shape) != 4:
+            raise ParameterError(f"layers={name!r}: its output is not image-shaped (N×h×w×channels)")
+    batch = np.asarray(image, dtype=np.float32)
+    batch = batch[None] if batch.ndim == 3 else batch
+    if len(batch) != 1:
+        raise ParameterError(f"image has shape {batch.shape}: give one image")
+    return {name: values[0] for name, values in outputs(model, names, batch).items()}
+
+
+def strongest(maps: np.ndarray, count: int) -> np.ndarray:
+    """The channels with the largest mean activation, strongest first.
+
+    Args:
+        maps: h×w×channels.
+        count: how many.
+
+    Returns:
+        Their indices.
+    """
+    check_positive("count", count)
+    return np.argsort(-maps.mean(axis=(0, 1)), kind="stable")[:count]
+
+
+def _scaled(channel: np.ndarray) -> np.ndarray:
+    low, high = float(channel.min()), float(channel.max())
+    return (channel - low) / (high - low) if high > low else np.zeros_like(channel)
+
+
+def map_grid(maps: np.ndarray, *, channels=None, columns: int = 8, cmap: str = "viridis", title: str | None = None):
+    """Draws the channels of one layer's output for one image, each scaled to its own range.
+
+    Args:
+        maps: h×w×channels, as `feature_maps` returns for one layer.
+        channels: which channels, in order; `None` draws all of them.
+        columns: channels per row.
+        cmap: the matplotlib colour map.
+        title: the figure's title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    check_positive("columns", columns)
+    channels = list(range(maps.shape[-1])) if channels is None else [int(c) for c in channels]
+    rows = -(-len(channels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.25 * columns, 1.25 * rows + 0.6), squeeze=False,
+                             layout="constrained")
+    for index, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if index < len(channels):
+            ax.imshow(_scaled(maps[..., channels[index]]), cmap=cmap, vmin=0, vmax=1)
+            ax.set_title(str(channels[index]), fontsize=7, pad=1)
+    h, w, c = maps.shape
+    fig.suptitle(title or f"{len(channels)} of {c} channels, {h}×{w} (each scaled to its own range)")
+    return fig
+
+
+def depth_grid(layer_maps: dict, *, per_layer: int = 8, image=None, cmap: str = "viridis", title: str | None = None):
+    """Draws the most active channels of several layers, one row per layer, the image first.
+
+    Args:
+        layer_maps: `{layer: h×w×channels}`, as `feature_maps` returns, shallow to deep.
+        per_layer: channels per row (the `strongest` ones).
+        image: the image, drawn at the start of every row; `None` leaves it out.
+        cmap: the matplotlib colour map.
+        title: the figure's title.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    check_positive("per_layer", per_layer)
+    lead = 1 if image is not None else 0
+    columns = per_layer + lead
+    fig, axes = plt.subplots(len(layer_maps), columns, figsize=(1.3 * columns + 1.6, 1.35 * len(layer_maps) + 0.6),
+                             squeeze=False, layout="constrained")
+    for row, (name, maps) in zip(axes, layer_maps.items()):
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if image is not None:
+            row[0].imshow(np.clip(image, 0, 1))
+        for ax, channel in zip(row[lead:], strongest(maps, per_layer)):
+            ax.imshow(_scaled(maps[..., channel]), cmap=cmap, vmin=0, vmax=1)
+            ax.set_title(str(int(channel)), fontsize=7, pad=1)
+        h, w, c = maps.shape
+        row[0].set_ylabel(f"{name}\n{h}×{w}×{c}", rotation=0, ha="right", va="center", fontsize=8)
+    fig.suptitle(title or f"the {per_layer} most active channels of each layer, shallow to deep")
+    return fig
