@@ -123,3 +123,54 @@ def depth_grid(layer_maps: dict, *, per_layer: int = 8, image=None, cmap: str = 
         row[0].set_ylabel(f"{name}\n{h}×{w}×{c}", rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title or f"the {per_layer} most active channels of each layer, shallow to deep")
     return fig
+
+
+def layer_table(layer_maps: dict):
+    """Numbers that describe each layer's maps for one image: size, how sparse, how alike its channels are.
+
+    Args:
+        layer_maps: `{layer: h×w×channels}`, as `feature_maps` returns.
+
+    Returns:
+        A pandas DataFrame, one row per layer: `height`, `width`, `channels`, `zeros` (the fraction of
+        values that are 0, as a ReLU leaves them) and `alike` (the mean absolute correlation between
+        two channels over the positions; channels constant over the image left out; 1: all channels
+        are copies of one map, 0: unrelated).
+    """
+    import pandas as pd
+
+    rows = {}
+    for name, values in layer_maps.items():
+        h, w, c = values.shape
+        flat = values.reshape(h * w, c).astype(np.float64)
+        varying = flat[:, flat.std(axis=0) > 0]
+        if varying.shape[1] > 1 and h * w > 1:
+            r = np.corrcoef(varying, rowvar=False)
+            alike = float((np.abs(r).sum() - len(r)) / (len(r) * (len(r) - 1)))
+        else:
+            alike = float("nan")
+        rows[name] = {"height": h, "width": w, "channels": c, "zeros": float(np.mean(values == 0)), "alike": alike}
+    return pd.DataFrame(rows).T.astype({"height": int, "width": int, "channels": int})
+
+
+def alike_sentence(first: dict, second: dict, labels: tuple[str, str]) -> str:
+    """Says, layer by layer, which of two sets of weights gives the more alike channels (`layer_table`).
+
+    Args:
+        first: `{layer: alike}` of the first set of weights.
+        second: `{layer: alike}` of the second.
+        labels: the names of the two sets, such as `("pretrained", "random")`.
+
+    Returns:
+        One sentence.
+    """
+    more = [name for name in first if first[name] > second[name]]
+    less = [name for name in first if first[name] <= second[name]]
+    parts = []
+    if less:
+        parts.append(f"the channels of the {labels[0]} weights are less alike than the {labels[1]} ones at "
+                     + ", ".join(less))
+    if more:
+        parts.append("more alike at " + ", ".join(more))
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + " (mean absolute correlation between channels)."
