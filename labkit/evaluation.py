@@ -299,3 +299,28 @@ def accuracy_interval(y_true, y_pred, *, confidence: float = 0.95, resamples: in
         method = f"scipy.stats.bootstrap, BCa, {resamples} resamples"
     return {"accuracy": hits / n, "low": low, "high": high, "binomial low": float(binomial.low),
             "binomial high": float(binomial.high), "examples": n, "confidence": confidence, "method": method}
+
+
+def confusions(y_true, y_pred, class_names, *, count: int = 3):
+    """The pairs of classes most often confused: a true class, the class it was taken for, how often.
+
+    Args:
+        y_true: the true labels.
+        y_pred: the predicted labels.
+        class_names: names of the classes, in label order.
+        count: at most this many pairs (pairs never confused are left out).
+
+    Returns:
+        A pandas DataFrame with `true`, `predicted`, `count` and `share of the true class`, most frequent first.
+    """
+    import pandas as pd
+    from sklearn.metrics import confusion_matrix
+
+    check_positive("count", count)
+    matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(class_names))))
+    support = matrix.sum(axis=1)
+    pairs = [(matrix[t, p], t, p) for t in range(len(matrix)) for p in range(len(matrix)) if t != p and matrix[t, p]]
+    pairs.sort(key=lambda pair: (-pair[0], pair[1], pair[2]))
+    return pd.DataFrame([{"true": class_names[t], "predicted": class_names[p], "count": int(n),
+                          "share of the true class": float(n / support[t])} for n, t, p in pairs[:count]],
+                        columns=["true", "predicted", "count", "share of the true class"])

@@ -167,3 +167,12 @@ def test_accuracy_interval_brackets_the_accuracy_and_agrees_with_the_binomial_on
     assert perfect["low"] == perfect["high"] == 1.0 and perfect["binomial low"] < 1.0
     with pytest.raises(ParameterError, match="confidence=1"):
         evaluation.accuracy_interval(y_true, y_pred, confidence=1)
+
+
+def test_confusions_lists_the_most_frequent_wrong_pairs_first():
+    y_true = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    y_pred = np.array([1, 1, 0, 0, 1, 0, 1, 1, 2])
+    table = evaluation.confusions(y_true, y_pred, ["a", "b", "c"], count=2)
+    assert table[["true", "predicted", "count"]].values.tolist() == [["a", "b", 2], ["c", "b", 2]]
+    assert table["share of the true class"].tolist() == pytest.approx([2 / 3, 2 / 4])
+    assert evaluation.confusions(y_true, y_true, ["a", "b", "c"]).empty
