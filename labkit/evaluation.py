@@ -168,7 +168,8 @@ def batchnorm_diagnosis(model, dataset, *, history: dict, epochs: int, batch_siz
 
 
 def predict_probabilities(model, x, *, batch_size: int = 256) -> np.ndarray:
-    """Predicts the class probabilities of each image.
+    """Predicts the class probabilities of each image, eagerly (`labkit.models.features.forward`: for a
+    few hundred images, tracing a big backbone's graph for `model.predict` costs more than it saves).
 
     Args:
         model: a `keras.Model` ending in a softmax.
@@ -178,8 +179,10 @@ def predict_probabilities(model, x, *, batch_size: int = 256) -> np.ndarray:
     Returns:
         N×classes, float.
     """
+    from labkit.models.features import forward
+
     check_positive("batch_size", batch_size)
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    return np.asarray(forward(model, x, batch_size=batch_size), dtype=np.float64)
 
 
 def metrics(y_true, probabilities, *, k: int = 3) -> dict[str, float]:

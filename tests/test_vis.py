@@ -97,11 +97,14 @@ def test_feature_maps_have_the_layers_shapes_and_the_grids_one_panel_per_channel
     assert out["conv_relu"].min() >= 0.0 and out["conv_relu"][8, 8, 0] == pytest.approx(5.0, abs=0.1)
     assert maps.strongest(out["conv_relu"], 1).tolist() == [1]  # dark background covers most of the image
     fig = maps.map_grid(out["conv"], columns=4)
-    assert sum(1 for ax in fig.axes if ax.images) == 2
-    values = fig.axes[0].images[0].get_array()
-    assert values.min() >= 0.0 and values.max() <= 1.0
+    tiled = fig.axes[0].images[0].get_array()  # two 16×16 maps side by side, 1-pixel borders
+    assert tiled.shape == (1 + SIDE + 1, 1 + 2 * (SIDE + 1)) and [t.get_text() for t in fig.axes[0].texts] == ["0", "1"]
+    assert tiled.min() == 0.0 and tiled.max() == 1.0  # each channel scaled to its own range
     fig = maps.depth_grid(out, per_layer=2, image=np.repeat(x[0], 3, axis=-1))
-    assert sum(1 for ax in fig.axes if ax.images) == 2 * 3
+    assert len(fig.axes) == 2 * 2 and all(ax.images for ax in fig.axes)
+    table = maps.layer_table(out)
+    assert table.loc["conv_relu", "channels"] == 2 and 0.5 < table.loc["conv_relu", "zeros"] < 1.0
+    assert 0.0 <= table.loc["conv", "alike"] <= 1.0
     with pytest.raises(ParameterError, match="layers="):
         maps.feature_maps(model, "nope", x[0])
 
@@ -112,7 +115,7 @@ def test_kernel_finds_a_convolution_inside_a_nested_model_and_draws_every_filter
     assert weights.shape == (3, 3, 1, 2) and weights[..., 0, 0].min() == 1.0
     assert np.array_equal(filters.kernel(model), weights)
     fig = filters.kernel_grid(weights, columns=4)
-    assert sum(1 for ax in fig.axes if ax.images) == 2
+    assert fig.axes[0].images[0].get_array().shape == (1 + 3 + 1, 1 + 2 * (3 + 1))
     with pytest.raises(ParameterError, match="layer='pooling'"):
         filters.kernel(model, "pooling")
 

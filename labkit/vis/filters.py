@@ -56,7 +56,7 @@ def kernel(model, layer: str | None = None) -> np.ndarray:
 
 
 def kernel_grid(weights: np.ndarray, *, columns: int = 16, title: str | None = None):
-    """Draws every filter of one convolution: in colour for 3 input channels, else their mean in grey.
+    """Draws every filter of one convolution, tiled in one image: in colour for 3 input channels, else their mean in grey.
 
     Args:
         weights: a kernel, kh×kw×input channels×filters (`kernel`, `first_kernel`).
@@ -67,18 +67,21 @@ def kernel_grid(weights: np.ndarray, *, columns: int = 16, title: str | None = N
         The matplotlib Figure.
     """
     import matplotlib.pyplot as plt
+    from skimage.util import montage
 
     height, width, channels, count = weights.shape
-    rows = -(-count // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(0.7 * columns, 0.7 * rows + 0.6), squeeze=False,
-                             layout="constrained")
-    for index, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if index < count:
-            patch = weights[..., index] if channels == 3 else weights[..., index].mean(axis=-1)
-            ax.imshow((patch - patch.min()) / max(float(np.ptp(patch)), 1e-12), cmap="gray", interpolation="nearest")
+    columns = min(columns, count)
+    patches = [weights[..., index] if channels == 3 else weights[..., index].mean(axis=-1, keepdims=True)
+               for index in range(count)]
+    scaled = np.stack([(p - p.min()) / max(float(np.ptp(p)), 1e-12) for p in patches])
+    tiled = montage(scaled, grid_shape=(-(-count // columns), columns), padding_width=1, fill=(1.0,) * scaled.shape[-1],
+                    channel_axis=-1)
+    fig, ax = plt.subplots(figsize=(0.7 * columns, 0.7 * columns * tiled.shape[0] / tiled.shape[1] + 0.6),
+                           layout="constrained")
+    ax.imshow(tiled if channels == 3 else tiled[..., 0], cmap="gray", interpolation="nearest")
+    ax.set_axis_off()
     colour = "RGB" if channels == 3 else f"mean of {channels} input channels"
-    fig.suptitle(title or f"{count} filters {height}×{width} ({colour}, each scaled to its own range)")
+    ax.set_title(title or f"{count} filters {height}×{width} ({colour}, each scaled to its own range)")
     return fig
 
 

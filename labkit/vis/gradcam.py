@@ -132,6 +132,8 @@ def gradcam(model, images, *, layer: str, class_index=None, batch_size: int = 32
     """
     import keras
 
+    from labkit.models.features import forward
+
     tapped = taps(model, layer)
     images = np.asarray(images, dtype=np.float32)
     chosen = None if class_index is None else np.broadcast_to(np.asarray(class_index, dtype=np.int64), (len(images),))
@@ -146,7 +148,7 @@ def gradcam(model, images, *, layer: str, class_index=None, batch_size: int = 32
     scaled = raw / np.where(peak > 0, peak, 1.0)[:, None, None]
     resized = keras.ops.convert_to_numpy(keras.ops.image.resize(scaled[..., None], images.shape[1:3],
                                                                 interpolation="bilinear"))[..., 0]
-    probabilities = keras.ops.convert_to_numpy(model.predict(images, batch_size=batch_size, verbose=0))
+    probabilities = forward(model, images, batch_size=batch_size)
     return GradCam(np.clip(resized, 0.0, 1.0), classes, probabilities, layer)
 
 

@@ -60,8 +60,28 @@ def _scaled(channel: np.ndarray) -> np.ndarray:
     return (channel - low) / (high - low) if high > low else np.zeros_like(channel)
 
 
+def _tiled(maps: np.ndarray, channels, columns: int) -> np.ndarray:
+    """The chosen channels, each scaled to [0, 1], tiled in one image (`skimage.util.montage`), NaN between."""
+    from skimage.util import montage
+
+    stack = np.stack([_scaled(maps[..., int(c)]) for c in channels])
+    rows = -(-len(stack) // columns)
+    return montage(stack, grid_shape=(rows, columns), padding_width=max(1, maps.shape[0] // 16), fill=np.nan)
+
+
+def _label_tiles(ax, maps: np.ndarray, channels, columns: int) -> None:
+    pad = max(1, maps.shape[0] // 16)
+    for index, channel in enumerate(channels):
+        row, column = divmod(index, columns)
+        ax.text(pad + column * (maps.shape[1] + pad), pad + row * (maps.shape[0] + pad), str(int(channel)),
+                fontsize=6, color="white", va="top", ha="left")
+
+
 def map_grid(maps: np.ndarray, *, channels=None, columns: int = 8, cmap: str = "viridis", title: str | None = None):
     """Draws the channels of one layer's output for one image, each scaled to its own range.
+
+    The channels are tiled into one image (one Axes, so that a grid of hundreds of maps draws fast),
+    each labelled with its index in its top-left corner.
 
     Args:
         maps: h×w×channels, as `feature_maps` returns for one layer.
@@ -77,16 +97,15 @@ def map_grid(maps: np.ndarray, *, channels=None, columns: int = 8, cmap: str = "
 
     check_positive("columns", columns)
     channels = list(range(maps.shape[-1])) if channels is None else [int(c) for c in channels]
-    rows = -(-len(channels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.25 * columns, 1.25 * rows + 0.6), squeeze=False,
-                             layout="constrained")
-    for index, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if index < len(channels):
-            ax.imshow(_scaled(maps[..., channels[index]]), cmap=cmap, vmin=0, vmax=1)
-            ax.set_title(str(channels[index]), fontsize=7, pad=1)
+    columns = min(columns, len(channels))
+    tiled = _tiled(maps, channels, columns)
+    width = 1.25 * columns
+    fig, ax = plt.subplots(figsize=(width, width * tiled.shape[0] / tiled.shape[1] + 0.6), layout="constrained")
+    ax.imshow(tiled, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    _label_tiles(ax, maps, channels, columns)
+    ax.set_axis_off()
     h, w, c = maps.shape
-    fig.suptitle(title or f"{len(channels)} of {c} channels, {h}×{w} (each scaled to its own range)")
+    ax.set_title(title or f"{len(channels)} of {c} channels, {h}×{w} (each scaled to its own range)")
     return fig
 
 
@@ -107,18 +126,19 @@ def depth_grid(layer_maps: dict, *, per_layer: int = 8, image=None, cmap: str = 
 
     check_positive("per_layer", per_layer)
     lead = 1 if image is not None else 0
-    columns = per_layer + lead
-    fig, axes = plt.subplots(len(layer_maps), columns, figsize=(1.3 * columns + 1.6, 1.35 * len(layer_maps) + 0.6),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(len(layer_maps), 1 + lead, figsize=(1.3 * (per_layer + lead) + 1.6,
+                                                                 1.35 * len(layer_maps) + 0.6),
+                             squeeze=False, layout="constrained", width_ratios=[1] * lead + [per_layer])
     for row, (name, maps) in zip(axes, layer_maps.items()):
+        chosen = strongest(maps, per_layer)
+        if image is not None:
+            row[0].imshow(np.clip(image, 0, 1))
+        row[lead].imshow(_tiled(maps, chosen, len(chosen)), cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        _label_tiles(row[lead], maps, chosen, len(chosen))
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
-        if image is not None:
-            row[0].imshow(np.clip(image, 0, 1))
-        for ax, channel in zip(row[lead:], strongest(maps, per_layer)):
-            ax.imshow(_scaled(maps[..., channel]), cmap=cmap, vmin=0, vmax=1)
-            ax.set_title(str(int(channel)), fontsize=7, pad=1)
+            ax.set_frame_on(False)
         h, w, c = maps.shape
         row[0].set_ylabel(f"{name}\n{h}×{w}×{c}", rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title or f"the {per_layer} most active channels of each layer, shallow to deep")
