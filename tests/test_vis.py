@@ -2,7 +2,8 @@
 
 Every figure is drawn with the Agg backend (no display). The Grad-CAM model is set by hand: one
 channel fires on a bright 3×3 square (the planted pattern) and votes for class 1, the other fires on
-dark background and votes for class 0 (20 times more weakly: the square is small), so the evidence for class 1 lies exactly where the square is.
+dark background and votes for class 0 (20 times more weakly: the square is small), so the evidence
+for class 1 lies exactly where the square is.
 """
 
 import matplotlib

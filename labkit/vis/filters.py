@@ -56,7 +56,8 @@ def kernel(model, layer: str | None = None) -> np.ndarray:
 
 
 def kernel_grid(weights: np.ndarray, *, columns: int = 16, title: str | None = None):
-    """Draws every filter of one convolution, tiled in one image: in colour for 3 input channels, else their mean in grey.
+    """Draws every filter of one convolution, tiled in one image (in grey: their mean over the input channels,
+    unless there are 3).
 
     Args:
         weights: a kernel, kh×kw×input channels×filters (`kernel`, `first_kernel`).
