@@ -180,3 +180,9 @@ def test_confusions_lists_the_most_frequent_wrong_pairs_first():
     assert table[["true", "predicted", "count"]].values.tolist() == [["a", "b", 2], ["c", "b", 2]]
     assert table["share of the true class"].tolist() == pytest.approx([2 / 3, 2 / 4])
     assert evaluation.confusions(y_true, y_true, ["a", "b", "c"]).empty
+
+
+def test_alike_sentence_names_the_layers_on_each_side():
+    sentence = maps.alike_sentence({"a": 0.2, "b": 0.5}, {"a": 0.4, "b": 0.3}, ("pretrained", "random"))
+    assert sentence.startswith("The channels of the pretrained weights are less alike than the random ones at a;")
+    assert "more alike at b" in sentence
