@@ -186,3 +186,5 @@ def test_alike_sentence_names_the_layers_on_each_side():
     sentence = maps.alike_sentence({"a": 0.2, "b": 0.5}, {"a": 0.4, "b": 0.3}, ("pretrained", "random"))
     assert sentence.startswith("The channels of the pretrained weights are less alike than the random ones at a;")
     assert "more alike at b" in sentence
+    only_more = maps.alike_sentence({"a": 0.5}, {"a": 0.3}, ("pretrained", "random"))
+    assert only_more.startswith("The channels of the pretrained weights are more alike than the random ones at a")

@@ -186,11 +186,12 @@ def alike_sentence(first: dict, second: dict, labels: tuple[str, str]) -> str:
     """
     more = [name for name in first if first[name] > second[name]]
     less = [name for name in first if first[name] <= second[name]]
+    subject = f"the channels of the {labels[0]} weights are"
     parts = []
     if less:
-        parts.append(f"the channels of the {labels[0]} weights are less alike than the {labels[1]} ones at "
-                     + ", ".join(less))
+        parts.append(f"{subject} less alike than the {labels[1]} ones at " + ", ".join(less))
     if more:
-        parts.append("more alike at " + ", ".join(more))
+        parts.append(("more alike at " if less else f"{subject} more alike than the {labels[1]} ones at ")
+                     + ", ".join(more))
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + " (mean absolute correlation between channels)."
