@@ -76,9 +76,9 @@ def test_gradcam_of_the_other_class_avoids_the_pattern():
 def test_gradcam_refuses_an_unknown_or_flat_layer():
     model = _detector(True)
     with pytest.raises(ParameterError, match="layer='nope'"):
-        gradcam.taps(model, "nope")
+        gradcam.score_model(model, "nope")
     with pytest.raises(ParameterError, match="image-shaped"):
-        gradcam.taps(model, "pooling")
+        gradcam.score_model(model, "pooling")
 
 
 def test_overlay_grid_draws_one_panel_per_image():

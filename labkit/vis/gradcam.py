@@ -5,7 +5,7 @@ class score with respect to it, sum the weighted channels, keep the positive par
 is the logit before the softmax (when the model ends with a softmax `Dense`), as in the paper and in
 keras-io's `grad_cam.py`: the softmax probability saturates near 1 and its gradient fades.
 
-`taps(model, layer)` builds a model that returns the layer's output and the logits, also when the
+`score_model(model, layer)` builds a model that returns the layer's output and the logits, also when the
 layer lies inside a nested base (as in `labkit.models.transfer.classifier`); `heatmaps` holds the
 gradient code, the only TensorFlow-specific part; `gradcam` scales and resizes the maps to the images.
 """
@@ -50,7 +50,7 @@ def _holder(model, layer: str):
     return None
 
 
-def taps(model, layer: str):
+def score_model(model, layer: str):
     """Builds a model from the images to the output of `layer` and the class logits.
 
     Args:
@@ -92,7 +92,7 @@ def heatmaps(tapped, images, class_index=None) -> tuple[np.ndarray, np.ndarray]:
     """Computes raw Grad-CAM maps: the gradient code.
 
     Args:
-        tapped: a model from `taps`.
+        tapped: a model from `score_model`.
         images: a batch of images as the model takes them.
         class_index: the class to explain, one for all images or one per image; `None` takes each
             image's predicted class.
@@ -120,7 +120,7 @@ def gradcam(model, images, *, layer: str, class_index=None, batch_size: int = 32
     """Grad-CAM maps of images for a trained classifier, scaled to [0, 1] and resized to the images.
 
     Args:
-        model: a trained classifier (see `taps`).
+        model: a trained classifier (see `score_model`).
         images: N×H×W×C images as the model takes them.
         layer: the convolution (or its activation) to explain; the last convolutional layer gives
             the most class-specific maps, an earlier one a finer grid.
@@ -134,7 +134,7 @@ def gradcam(model, images, *, layer: str, class_index=None, batch_size: int = 32
 
     from labkit.models.features import forward
 
-    tapped = taps(model, layer)
+    tapped = score_model(model, layer)
     images = np.asarray(images, dtype=np.float32)
     chosen = None if class_index is None else np.broadcast_to(np.asarray(class_index, dtype=np.int64), (len(images),))
     maps, classes = [], []
