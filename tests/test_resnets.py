@@ -120,8 +120,10 @@ def test_the_named_augmentations():
     every = augment.augmentation("all", seed=0)
     assert [layer.name for layer in every.layers] == list(augment.AUGMENTATIONS[1:-1])
     assert every.get_layer("rotation").factor == (-20 / 360, 20 / 360)
-    assert every.get_layer("width_shift").width_factor == (-0.2, 0.2) and every.get_layer("width_shift").height_factor == (0.0, 0.0)
-    assert every.get_layer("shear").x_factor == (0.0, 0.2) and every.get_layer("vertical_flip").mode == "vertical"
+    shift = every.get_layer("width_shift")
+    assert (shift.width_lower, shift.width_upper) == (-0.2, 0.2) and (shift.height_lower, shift.height_upper) == (0.0, 0.0)
+    assert every.get_layer("zoom").height_factor == 0.2 and augment.augmentation(augment.SEED_001).layers[-1].name == "horizontal_flip"
+    assert every.get_layer("shear").x_factor == (-0.2, 0.2) and every.get_layer("vertical_flip").mode == "vertical"
 
 
 def test_augmentations_change_images_in_training_only():

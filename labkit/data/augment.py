@@ -28,6 +28,8 @@ DESCRIPTIONS = {
     "all": "all seven together, in this order",
 }
 FILL_MODES = ("nearest", "reflect", "constant", "wrap")
+# Seed report 001's augmentation of its ResNet34 from scratch.
+SEED_001 = ("width_shift", "height_shift", "zoom", "horizontal_flip")
 
 
 def _layers(name: str, *, fraction: float, degrees: float, fill_mode: str, seed):
@@ -43,7 +45,7 @@ def _layers(name: str, *, fraction: float, degrees: float, fill_mode: str, seed)
         "horizontal_flip": lambda: layers.RandomFlip("horizontal", seed=seed, name="horizontal_flip"),
         "vertical_flip": lambda: layers.RandomFlip("vertical", seed=seed, name="vertical_flip"),
     }
-    names = [n for n in AUGMENTATIONS if n in every] if name == "all" else [name] if name in every else []
+    names = [n for n in AUGMENTATIONS if n in every] if name == "all" else [n for n in name if n in every]
     return [every[n]() for n in names]
 
 
@@ -52,7 +54,8 @@ def augmentation(name: str = "all", *, fraction: float = 0.2, degrees: float = 2
     """Builds one of the seed's augmentations as Keras preprocessing layers (active in training only).
 
     Args:
-        name: one of `AUGMENTATIONS`: `"none"`, one augmentation, or `"all"` of them in order.
+        name: one of `AUGMENTATIONS` (`"none"`, one augmentation, or `"all"` of them in order), or a
+            list of them, such as seed report 001's `SEED_001`.
         fraction: the shifts', shear's and zoom's largest amount, as a fraction of the image.
         degrees: the largest rotation, in degrees.
         fill_mode: how empty regions are filled (one of `FILL_MODES`).
@@ -63,14 +66,17 @@ def augmentation(name: str = "all", *, fraction: float = 0.2, degrees: float = 2
     """
     import keras
 
-    check_choice("name", name, AUGMENTATIONS)
+    names = (name,) if isinstance(name, str) else tuple(name)
+    for each in names:
+        check_choice("name", each, AUGMENTATIONS)
     check_number("fraction", fraction, high=1.0)
     check_number("degrees", degrees, high=180.0)
     check_choice("fill_mode", fill_mode, FILL_MODES)
     if seed is not None:
         check_seed("seed", seed)
-    layers = _layers(name, fraction=fraction, degrees=degrees, fill_mode=fill_mode, seed=seed)
-    return keras.Sequential(layers, name=f"augment_{name}") if layers else None
+    layers = _layers("all" if "all" in names else names, fraction=fraction, degrees=degrees, fill_mode=fill_mode,
+                     seed=seed)
+    return keras.Sequential(layers, name=f"augment_{'_'.join(names)}") if layers else None
 
 
 def apply(images, name: str, *, copies: int = 1, seed: int = 0, **options):

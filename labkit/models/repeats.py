@@ -9,6 +9,8 @@ trains. Models with a random layer in front (augmentation) or trained from scrat
 
 from __future__ import annotations
 
+import numpy as np
+
 from labkit.errors import ParameterError, check_choice, check_positive, check_seed
 
 
@@ -134,3 +136,75 @@ def verdict_sentence(table, *, what: str = "validation accuracy") -> str:
         if (table["verdict"] == verdict).any():
             text += f" {words}: {listed(verdict)}."
     return text
+
+
+def _augmented_features(parts, layer, x, batch_size: int):
+    import keras
+
+    from labkit.models import features
+
+    if layer is None:
+        return None
+    moved = [keras.ops.convert_to_numpy(layer(x[i:i + batch_size], training=True)) for i in range(0, len(x), batch_size)]
+    return features.forward(parts.prefix, np.concatenate(moved).clip(0.0, 1.0), batch_size=batch_size)
+
+
+def augmented(build, dataset, *, augmentations, seeds=(0, 1, 2), epochs: int = 10, learning_rate: float = 1e-3,
+              batch_size: int = 32, eagerly: bool = False):
+    """Trains a model with a frozen base once per augmentation and seed, the augmentation drawn anew each epoch.
+
+    The model is `augmentation → frozen prefix → head`. While the prefix is frozen (BatchNorm in
+    inference mode) it trains exactly as `head(prefix(augmentation(x)))`: so each epoch the training
+    images are augmented by the Keras layers (`labkit.data.augment`, `training=True`), sent once through
+    the prefix in inference mode, and the head trains one epoch on what comes out. Validation and test
+    images are never augmented: their features are computed once for every run. The cost of a run is
+    one forward pass of the training images per epoch, with no graph of the big base traced per run.
+
+    Args:
+        build: `build(seed)` returns the model without augmentation (such as `resnets.cut_classifier`),
+            its base frozen; `labkit.models.features.split` must find its frozen prefix.
+        dataset: a `labkit.data.Dataset`.
+        augmentations: names (or lists of names) of `labkit.data.augment.AUGMENTATIONS`.
+        seeds: one run per seed (head initialisation, augmentation draws, batch order).
+        epochs: epochs of each run.
+        learning_rate: Adam's learning rate.
+        batch_size: examples per step.
+        eagerly: run the head's fits eagerly.
+
+    Returns:
+        `repeat`'s table, `configuration` being the augmentation's name; `train_accuracy` is the last
+        epoch's, on the augmented images.
+    """
+    import copy
+    import time
+
+    import keras
+    import pandas as pd
+
+    from labkit import train
+    from labkit.data import augment
+    from labkit.models import features
+
+    keras.utils.set_random_seed(int(seeds[0]))
+    parts = features.split(build(seeds[0]))
+    fixed = features.cached_dataset(parts, dataset)
+    rows = []
+    for name in augmentations:
+        label = name if isinstance(name, str) else "+".join(name)
+        for seed in [check_seed("seeds", s) for s in seeds]:
+            started = time.perf_counter()
+            keras.utils.set_random_seed(seed)
+            head = features.split(build(seed)).head
+            train.compile_classifier(head, optimizer_name="adam", learning_rate=learning_rate)
+            head.run_eagerly = eagerly
+            layer = augment.augmentation(name, seed=seed)
+            for _ in range(check_positive("epochs", epochs)):
+                moved = _augmented_features(parts, layer, dataset.x_train, 128)
+                epoch = copy.copy(fixed)
+                epoch.splits = {**fixed.splits, "train": (moved if moved is not None else fixed.x_train, fixed.y_train)}
+                fit = train.fit(head, epoch, epochs=1, batch_size=batch_size)
+            scores = {split: train.evaluate(head, fixed, split=split)["accuracy"] for split in ("val", "test")}
+            rows.append({"configuration": label, "seed": seed, "train_accuracy": float(fit.history["accuracy"][-1]),
+                         "val_accuracy": scores["val"], "test_accuracy": scores["test"],
+                         "seconds": time.perf_counter() - started, "trained_on": f"{parts.cut}, augmented each epoch"})
+    return pd.DataFrame(rows)

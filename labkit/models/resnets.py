@@ -296,3 +296,18 @@ def weights_compared(profile=None) -> tuple:
 
     own = active_profile(profile).weights
     return tuple(dict.fromkeys([own, "lab", None]))
+
+
+def scratch_width(profile=None) -> int:
+    """The first-stage width at which the notebooks train a ResNet from scratch under a profile.
+
+    Args:
+        profile: the profile; `None` takes the one `labkit.setup` chose.
+
+    Returns:
+        64 (the paper's) with the real data; 16 without, a sixteenth of the compute, so that a
+        from-scratch ResNet34 fits the 2-CPU budget over several seeds.
+    """
+    from labkit.session import active_profile
+
+    return 64 if active_profile(profile).real_data else 16
