@@ -62,6 +62,9 @@ class Profile:
             Keras), `"lab"` (pretrained by labkit on its own source task, cached) or `None` (random init).
         source_size: the lab source task (`labkit.data.source`): `(classes per family, images per
             class, image side, epochs)` of the pretraining that `"lab"` weights come from.
+        source_sizes: per-backbone exceptions to `source_size`, as `((name, size), ...)`: on 2 CPU
+            cores ResNet50 and InceptionV3 train about 18× slower per image than MobileNetV2
+            (`benchmarks/transfer.py`), so the offline profile gives them a smaller source task.
         fit_eagerly: run the tiny fits of this profile eagerly: tracing a big backbone's graph costs
             more than a few steps on a handful of images.
         split_cap: at most this many examples per split (train, val, test); `None` keeps all.
@@ -72,6 +75,9 @@ class Profile:
         search_seconds: default time budget of one search (`None`: no limit).
         sweep_design: default design of a sweep over several layers (`labkit.search.designs.plan`):
             `"grid"`, `"one at a time"` or `"one only"`.
+        sweep_validation: when a sweep's trials are validated: `"every epoch"` (curves in TensorBoard)
+            or `"last epoch"` (one pass over the validation split per trial: on 2 CPU cores a pass over
+            4,000 images costs half a training epoch of 2,000).
         repeat_seeds: default seeds of repeated runs (`labkit.stats.repeat`).
         summary: one line saying what the profile is for.
         hyper: the size of notebook 05's searches.
@@ -89,9 +95,23 @@ class Profile:
     trials: int
     search_seconds: int | None
     sweep_design: str
+    sweep_validation: str
     repeat_seeds: tuple[int, ...]
     summary: str
     hyper: HyperScale = HyperScale()
+    source_sizes: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
+
+    def source_size_for(self, backbone: str) -> tuple[int, int, int, int]:
+        """The source task that `backbone`'s lab weights are pretrained on.
+
+        Args:
+            backbone: a backbone name (`labkit.models.transfer.APPLICATIONS`).
+
+        Returns:
+            `(classes per family, images per class, image side, epochs)`: its entry in
+            `source_sizes`, else `source_size`.
+        """
+        return dict(self.source_sizes).get(backbone, self.source_size)
 
     @property
     def pretrained(self) -> bool:
@@ -113,6 +133,7 @@ PROFILES: dict[str, Profile] = {
         trials=1,
         search_seconds=120,
         sweep_design="one only",
+        sweep_validation="last epoch",
         repeat_seeds=(0, 1),
         summary="tiny slices of the embedded data, tiny lab-pretrained weights: CI and quick checks",
         hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=True,
@@ -132,8 +153,12 @@ PROFILES: dict[str, Profile] = {
         trials=1,
         search_seconds=1200,
         sweep_design="one at a time",
+        sweep_validation="last epoch",
         repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, lab-pretrained weights: the main job, no network",
+        # ResNet50 / InceptionV3 train at 12-14 images/s here (MobileNetV2 at 32 px: 240): 32 classes ×
+        # 60 images × 4 epochs is about 10 minutes each, once; see benchmarks/README.md.
+        source_sizes=(("resnet50", (16, 60, 32, 4)), ("inception_v3", (16, 60, 75, 4))),
         hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3,
                          max_epochs=3, factor=3, seeds=(0, 1, 2),
                          optimizer_trials=4, optimizer_epochs=12),
@@ -151,6 +176,7 @@ PROFILES: dict[str, Profile] = {
         trials=5,
         search_seconds=3 * 3600,
         sweep_design="grid",
+        sweep_validation="every epoch",
         repeat_seeds=(0, 1, 2, 3, 4),
         summary="the real datasets and ImageNet weights: Colab or a GPU",
     ),

@@ -182,6 +182,11 @@ def _with_variant(notebook: str, variant: str | None) -> str:
     return f"{notebook}-{check_stem('variant', variant, what='variant name', example=repr('mobilenet_v2'))}"
 
 
+def _source_words(size) -> str:
+    per_family, per_class, _, epochs = size
+    return f"{2 * per_family} classes × {per_class} images, {epochs} epoch{'s' * (epochs != 1)}"
+
+
 def _banner(lab: Lab, determinism: str) -> str:
     profile = lab.profile
     data = "real datasets, downloaded to the download cache" if profile.real_data else (
@@ -190,9 +195,9 @@ def _banner(lab: Lab, determinism: str) -> str:
     weights = {
         "imagenet": "ImageNet (keras.applications downloads them)",
         "lab": "LAB-PRETRAINED, not ImageNet: backbones pretrained by labkit on its source task "
-        f"({2 * profile.source_size[0]} classes × {profile.source_size[1]} images, "
-        f"{profile.source_size[3]} epoch{'s' * (profile.source_size[3] != 1)}; "
-        "labkit.models.pretrain)",
+        f"({_source_words(profile.source_size)}"
+        + "".join(f"; {name}: {_source_words(size)}" for name, size in profile.source_sizes)
+        + "; labkit.models.pretrain)",
     }.get(profile.weights, "RANDOM INIT: no pretrained weights in this profile")
     versions = " · ".join(f"{k} {v}" for k, v in lab.versions.items())
     return "\n".join(

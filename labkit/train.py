@@ -126,6 +126,8 @@ class FitLog(keras.callbacks.Callback):
         # Images that re-estimate BatchNormalization statistics before each validation and at the end
         # of each fit (`recalibrate_batchnorm`); `fit_arguments` gives the training split.
         self.batchnorm_images = batchnorm_images
+        # (x, y) of the validation split, for a fit cut at an epoch it does not validate; `fit_arguments` sets it.
+        self.validation_data = None
         self._stale = False
         check_seconds("deadline_seconds", deadline_seconds, optional=True)
         self._end = None if deadline_seconds is None else time.monotonic() + float(deadline_seconds)
@@ -171,11 +173,23 @@ class FitLog(keras.callbacks.Callback):
         fit.seconds = time.perf_counter() - self._started
         if self._end is None or time.monotonic() < self._end:
             return
+        self._validate_cut_epoch(logs)
         self.model.stop_training = True
         self.expired = fit.stopped_by_deadline = True
         oracle = self._oracle() if self._oracle is not None else None
         if oracle is not None:
             oracle.max_trials = len(oracle.trials)
+
+    def _validate_cut_epoch(self, logs: dict) -> None:
+        """A fit that validates only some epochs, stopped by the deadline at one it does not validate, is
+        validated now, so that its last epoch still has the `val_` metrics that rank it."""
+        if self.validation_data is None or any(name.startswith("val_") for name in logs):
+            return
+        self._recalibrate()
+        scores = self.model.evaluate(*self.validation_data, verbose=0, return_dict=True)
+        logs.update({f"val_{name}": float(value) for name, value in scores.items()})
+        for name, value in scores.items():
+            self.last.history.setdefault(f"val_{name}", [float("nan")] * self.last.epochs)[-1] = float(value)
 
     def on_train_end(self, logs=None):
         self._recalibrate()
@@ -241,6 +255,8 @@ def fit_arguments(dataset, *, epochs: int, batch_size: int, callbacks=(), verbos
     for callback in callbacks:
         if isinstance(callback, FitLog) and callback.batchnorm_images is None:
             callback.batchnorm_images = dataset.x_train
+        if isinstance(callback, FitLog) and callback.validation_data is None:
+            callback.validation_data = (dataset.x_val, dataset.y_val)
     return dict(
         x=dataset.x_train,
         y=dataset.y_train,

@@ -192,6 +192,7 @@ def test_bools_and_mixed_numbers_keep_their_kind(faces, tmp_path):
         (SPACE, {"epochs": -1}, r"epochs=-1 must be a whole number greater than 0"),
         (SPACE, {"budget_seconds": 0}, r"budget_seconds=0 must be a number of seconds greater than 0, or None"),
         (SPACE, {"name": "a/b"}, r"name='a/b' must be a plain folder name"),
+        (SPACE, {"validation": "never"}, r"validation='never' is not one of the allowed values: 'every epoch', 'last epoch'"),
         (SPACE, {"objective": "val_banana"}, r"objective='val_banana': keras-tuner cannot tell whether to maximise"),
     ],
 )
@@ -415,3 +416,33 @@ def test_compare_weighs_the_gap_against_the_spread():
     assert single["standard_error"] is None and single["verdict"].startswith("unknown")
     with pytest.raises(ParameterError, match="challenger='tall'"):
         stats.compare(runs, baseline="base", challenger="tall")
+
+
+@pytest.mark.parametrize("validation, passes", [("last epoch", 1), ("every epoch", 3)])
+def test_validation_last_epoch_validates_each_trial_once(faces, tmp_path, validation, passes):
+    calls = []
+
+    def build(units):
+        model = Builder(faces)(units=units)
+        evaluate = model.evaluate  # Keras' fit validates through the model's evaluate
+
+        def counted(*args, **kwargs):
+            calls.append(kwargs.get("x") if "x" in kwargs else args[0])
+            return evaluate(*args, **kwargs)
+
+        model.evaluate = counted
+        return model
+
+    frame = sweeps.run(build, {"units": [4]}, dataset=faces, directory=tmp_path, name="once", epochs=3,
+                       validation=validation)
+    assert len(calls) == passes and all(x is faces.x_val or len(x) == len(faces.x_val) for x in calls)
+    assert list(frame["epochs"]) == [3] and frame["val_accuracy"].between(0, 1).all()
+    if validation == "last epoch":
+        assert list(frame["best_epoch"]) == [3]
+
+
+def test_a_trial_cut_before_its_validated_epoch_is_validated_where_it_stopped(faces, tmp_path):
+    with pytest.warns(UserWarning, match=r"time budget"):
+        frame = sweeps.run(Builder(faces), {"units": [4]}, dataset=faces, directory=tmp_path, name="cut", epochs=3,
+                           validation="last epoch", budget_seconds=0.001)
+    assert list(frame["epochs"]) == [1] and frame["val_accuracy"].between(0, 1).all()

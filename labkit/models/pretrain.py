@@ -70,7 +70,7 @@ def source_settings(name: str, profile=None) -> dict:
     from labkit.models.transfer import min_input_size
     from labkit.session import active_profile
 
-    per_family, per_class, side, epochs = active_profile(profile).source_size
+    per_family, per_class, side, epochs = active_profile(profile).source_size_for(name)
     return {"fractal_classes": per_family, "region_classes": per_family, "classes": 2 * per_family,
             "per_class": per_class, "image_size": max(side, min_input_size(name)), "epochs": epochs,
             "version": VERSION, "seed": 0}
@@ -212,7 +212,7 @@ def lab_weights(name: str, *, profile=None, cache_dir=None, rebuild: bool = Fals
 
     Args:
         name: the backbone (`labkit.models.transfer.APPLICATIONS`).
-        profile: the profile whose `source_size` sets the source task; `None`: `labkit.setup`'s.
+        profile: the profile whose `source_size_for(name)` sets the source task; `None`: `labkit.setup`'s.
         cache_dir: the cache folder; `None` takes `labkit.setup`'s, else `labkit.config.resolve_cache_dir()`.
         rebuild: pretrain again even when valid weights are cached.
         verbose: Keras' verbosity while pretraining.

@@ -103,7 +103,7 @@ def input_size(name: str, profile=None) -> int:
     from labkit.session import active_profile
 
     app, profile = application(name), active_profile(profile)
-    return app.native_size if profile.real_data else max(profile.source_size[2], app.min_size)
+    return app.native_size if profile.real_data else max(profile.source_size_for(name)[2], app.min_size)
 
 
 def target(name: str, *, profile=None, image_size: int | None = None):

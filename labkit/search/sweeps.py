@@ -24,6 +24,7 @@ from labkit.errors import ParameterError, check_choice, check_positive, check_se
 from labkit.search.space import check_space, declare, declared
 
 MODES = ("grid", "random")
+VALIDATIONS = ("every epoch", "last epoch")
 
 
 def log_dir(directory: str | os.PathLike, name: str) -> Path:
@@ -87,12 +88,14 @@ class _Settings:
     executions_per_trial: int
     verbose: int
     objective: object
+    validation: str = "every epoch"
 
 
 def run(build, space: dict, *, dataset, directory: str | os.PathLike, name: str, mode: str = "grid",
         max_trials: int | None = None, epochs: int | None = None, batch_size: int = 32, seed: int = 0,
         objective: str = "val_accuracy", budget_seconds: float | None = None, overwrite: bool = False,
-        executions_per_trial: int = 1, tensorboard: bool = True, verbose: int = 0, test: bool = False):
+        executions_per_trial: int = 1, tensorboard: bool = True, verbose: int = 0, test: bool = False,
+        validation: str | None = None):
     """Trains the models of `build` over a grid or a random sample of `space`.
 
     A trial calls `build(**values)` with one combination of values, trains the compiled model on
@@ -143,6 +146,8 @@ def run(build, space: dict, *, dataset, directory: str | os.PathLike, name: str,
             (TensorBoard's HParams tab); see `tensorboard_command`.
         verbose: 0 silent, 1 keras-tuner's trial tables and Keras' progress bars, 2 one line
             per epoch.
+        validation: `"every epoch"` or `"last epoch"` (one validation pass per trial, so the best
+            epoch is the last); `None` takes the profile's `sweep_validation`.
         test: also score each trial's model at its best epoch (the weights keras-tuner keeps) on the
             test split, as a `test_accuracy` column.
 
@@ -155,7 +160,7 @@ def run(build, space: dict, *, dataset, directory: str | os.PathLike, name: str,
         over executions. Failed trials are left out, with a warning that names them.
     """
     settings = _settings(build, space, dataset, name, mode, max_trials, epochs, batch_size, seed,
-                         objective, budget_seconds, executions_per_trial, verbose)
+                         objective, budget_seconds, executions_per_trial, verbose, validation)
     tuner = _tuner(build, settings, directory, name, overwrite)
     log = _search(tuner, settings, dataset, log_dir(directory, name) if tensorboard else None)
     frame = _report(tuner, log, settings, name)
@@ -164,7 +169,7 @@ def run(build, space: dict, *, dataset, directory: str | os.PathLike, name: str,
 
 # What the columns of `run`'s table measure, for results files (`labkit.results.record(definition=...)`).
 DEFINITIONS = {
-    "val_accuracy": "validation accuracy at the trial's best epoch (the epoch with the highest validation accuracy)",
+    "val_accuracy": "validation accuracy at the trial's best validated epoch (with validation 'last epoch', the last)",
     "test_accuracy": "test accuracy of the trial's weights at that best epoch",
     "seconds": "wall time of the trial's training (model.fit), validation included",
 }
@@ -186,7 +191,7 @@ def _test_scores(tuner, frame, dataset):
 
 
 def _settings(build, space, dataset, name, mode, max_trials, epochs, batch_size, seed, objective,
-              budget_seconds, executions_per_trial, verbose) -> _Settings:
+              budget_seconds, executions_per_trial, verbose, validation=None) -> _Settings:
     """Checks every argument of `run` before anything is trained, and fills in the profile's defaults."""
     from labkit.search.tuner import objective as resolve_objective
     from labkit.session import active_profile
@@ -217,6 +222,7 @@ def _settings(build, space, dataset, name, mode, max_trials, epochs, batch_size,
         executions_per_trial=check_positive("executions_per_trial", executions_per_trial),
         verbose=verbose,
         objective=resolve_objective(objective),
+        validation=check_choice("validation", validation or profile.sweep_validation, VALIDATIONS),
     )
 
 
@@ -267,8 +273,9 @@ def _search(tuner, settings: _Settings, dataset, logs: Path | None):
     if logs is not None:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(logs), write_graph=False))
     try:
-        tuner.search(**fit_arguments(dataset, epochs=settings.epochs, batch_size=settings.batch_size,
-                                     callbacks=callbacks, verbose=settings.verbose))
+        last = settings.validation == "last epoch"
+        tuner.search(**fit_arguments(dataset, epochs=settings.epochs, batch_size=settings.batch_size, callbacks=callbacks,
+                                     verbose=settings.verbose, validation_freq=[settings.epochs] if last else 1))
     except classes().Stop as stop:
         raise stop.error from None
     return log

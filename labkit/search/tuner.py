@@ -175,7 +175,8 @@ class _TimedTuner:
         name = self.oracle.objective.name
         reported_name = name.removeprefix("val_")  # validation may be skipped in early epochs
         if epoch == 0 and name not in (logs or {}) and reported_name not in (logs or {}):
-            reported = ", ".join(repr(metric) for metric in sorted(logs or {}))
+            names = {*logs} | {f"val_{metric}" for metric in logs if not metric.startswith("val_")}  # validated later
+            reported = ", ".join(repr(metric) for metric in sorted(names))
             error = ParameterError(f"objective={name!r} is not a metric the model reports: {reported}")
             raise self.hypermodel.stop(error)
 
