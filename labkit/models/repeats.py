@@ -150,7 +150,7 @@ def _augmented_features(parts, layer, x, batch_size: int):
 
 
 def augmented(build, dataset, *, augmentations, seeds=(0, 1, 2), epochs: int = 10, learning_rate: float = 1e-3,
-              batch_size: int = 32, eagerly: bool = False):
+              batch_size: int = 32, eagerly: bool = False, **options):
     """Trains a model with a frozen base once per augmentation and seed, the augmentation drawn anew each epoch.
 
     The model is `augmentation → frozen prefix → head`. While the prefix is frozen (BatchNorm in
@@ -170,6 +170,7 @@ def augmented(build, dataset, *, augmentations, seeds=(0, 1, 2), epochs: int = 1
         learning_rate: Adam's learning rate.
         batch_size: examples per step.
         eagerly: run the head's fits eagerly.
+        **options: other arguments of `labkit.data.augment.augmentation` (`fraction`, `degrees`, `fill_mode`).
 
     Returns:
         `repeat`'s table, `configuration` being the augmentation's name; `train_accuracy` is the last
@@ -197,7 +198,7 @@ def augmented(build, dataset, *, augmentations, seeds=(0, 1, 2), epochs: int = 1
             head = features.split(build(seed)).head
             train.compile_classifier(head, optimizer_name="adam", learning_rate=learning_rate)
             head.run_eagerly = eagerly
-            layer = augment.augmentation(name, seed=seed)
+            layer = augment.augmentation(name, seed=seed, **options)
             for _ in range(check_positive("epochs", epochs)):
                 moved = _augmented_features(parts, layer, dataset.x_train, 128)
                 epoch = copy.copy(fixed)
