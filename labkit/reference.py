@@ -72,23 +72,6 @@ TRANSFER = {
     "inception_v3": {"source": SEED_002_FLOWERS, "dataset": "flowers", "image_size": 224, "before": 0.9806, "after": 1.0000},
 }
 
-# Seed report 003 (flowers photos, 5 classes, 224 px; ImageNet ResNet50; its own test set of 35 photos
-# per class): question 7 replaced conv5 with a freshly initialised stage (1×1 512, 3×3 512, 1×1 2048, stride 1)
-# on conv4_block6_out, frozen below, with three dense layers and dropout; test accuracy per model.
-SEED_003 = "seed report 003 (flowers photos, 5 classes; ResNet50 with conv5 re-initialised)"
-REINIT_LAST_STAGE = {
-    "source": SEED_003,
-    "dataset": "flowers photos, 5 classes (80/20 split; test: 175 photos from the web)",
-    "weights": "ImageNet up to conv4_block6_out, conv5 new",
-    "stride": 1,
-    # (dense units, dropout) -> test accuracy; question 7's models 10 to 14.
-    "test_accuracy": {((512, 1024, 1024), 0.0): 0.84571, ((512, 1024, 1024), 0.25): 0.78857,
-                      ((1024, 1024, 1024), 0.0): 0.84000, ((1024, 1024, 1024), 0.25): 0.82857,
-                      ((1024, 2048, 2048), 0.25): 0.88571},
-    # Question 6, model 9: conv5_block2-3 fine-tuned (not re-initialised), same head as model 13.
-    "fine_tuned_conv5": {"dense": (1024, 1024, 1024), "dropout": 0.25, "test_accuracy": 0.78857},
-}
-
 # Seed report 001 (8 classes of scene photographs): a pre-activation ResNet34 trained from scratch
 # against the ImageNet ResNet50 (frozen, new head); validation accuracy at the best epoch.
 SEED_001_SCRATCH = "seed report 001 (8 classes of scene photographs; pre-activation ResNet34 from scratch)"
