@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.errors import ParameterError, check_choice, check_positive
+from labkit.errors import ParameterError, check_choice, check_number, check_positive
 
 
 def predict_labels(model, x, *, batch_size: int = 256, training_mode: bool = False) -> np.ndarray:
@@ -165,3 +165,165 @@ def batchnorm_diagnosis(model, dataset, *, history: dict, epochs: int, batch_siz
         "epochs run": int(epochs),
         f"training steps (batches of {batch_size})": int(epochs) * steps_per_epoch,
     }
+
+
+def predict_probabilities(model, x, *, batch_size: int = 256) -> np.ndarray:
+    """Predicts the class probabilities of each image, eagerly (`labkit.models.features.forward`: for a
+    few hundred images, tracing a big backbone's graph for `model.predict` costs more than it saves).
+
+    Args:
+        model: a `keras.Model` ending in a softmax.
+        x: the images.
+        batch_size: images per batch.
+
+    Returns:
+        N×classes, float.
+    """
+    from labkit.models.features import forward
+
+    check_positive("batch_size", batch_size)
+    return np.asarray(forward(model, x, batch_size=batch_size), dtype=np.float64)
+
+
+def metrics(y_true, probabilities, *, k: int = 3) -> dict[str, float]:
+    """The seed's evaluation numbers of a classifier, under both definitions of precision and recall.
+
+    Keras' `Precision()` and `Recall()` metrics, which seed report 004 printed, treat the one-hot
+    labels as independent yes/no questions and a probability above 0.5 as a yes; scikit-learn's
+    macro average takes each class's precision (recall) of the predicted labels and averages them.
+
+    Args:
+        y_true: the true labels (integers).
+        probabilities: N×classes predicted probabilities.
+        k: the `k` of top-k accuracy (a hit when the true class is among the `k` most probable).
+
+    Returns:
+        `{"accuracy", "precision (macro)", "recall (macro)", "f1 (macro)", "precision (Keras, p > 0.5)",
+        "recall (Keras, p > 0.5)", "top-k accuracy"}`.
+    """
+    from sklearn.metrics import precision_recall_fscore_support, precision_score, recall_score, top_k_accuracy_score
+
+    y_true = np.asarray(y_true).reshape(-1)
+    probabilities = np.asarray(probabilities)
+    classes = probabilities.shape[1]
+    check_positive("k", k)
+    if k > classes:
+        raise ParameterError(f"k={k}: the model has only {classes} classes")
+    y_pred = probabilities.argmax(axis=1)
+    labels = list(range(classes))
+    precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average="macro",
+                                                               zero_division=0)
+    one_hot, above = np.eye(classes, dtype=int)[y_true], (probabilities > 0.5).astype(int)
+    return {
+        "accuracy": accuracy(y_true, y_pred),
+        "precision (macro)": float(precision),
+        "recall (macro)": float(recall),
+        "f1 (macro)": float(f1),
+        "precision (Keras, p > 0.5)": float(precision_score(one_hot, above, average="micro", zero_division=0)),
+        "recall (Keras, p > 0.5)": float(recall_score(one_hot, above, average="micro", zero_division=0)),
+        "top-k accuracy": float(top_k_accuracy_score(y_true, probabilities, k=k, labels=labels)),
+    }
+
+
+def class_report(y_true, y_pred, class_names):
+    """Precision, recall, F1 and support of every class (scikit-learn's `classification_report`).
+
+    Args:
+        y_true: the true labels.
+        y_pred: the predicted labels.
+        class_names: names of the classes, in label order.
+
+    Returns:
+        A pandas DataFrame, one row per class, then the macro and weighted averages.
+    """
+    import pandas as pd
+    from sklearn.metrics import classification_report
+
+    report = classification_report(y_true, y_pred, labels=list(range(len(class_names))), target_names=class_names,
+                                   output_dict=True, zero_division=0)
+    report.pop("accuracy", None)
+    table = pd.DataFrame(report).T[["precision", "recall", "f1-score", "support"]]
+    table["support"] = table["support"].astype(int)
+    return table
+
+
+def confident_mistakes(y_true, probabilities, *, count: int = 12) -> np.ndarray:
+    """The misclassified examples on which the model was surest of its wrong answer.
+
+    Args:
+        y_true: the true labels.
+        probabilities: N×classes predicted probabilities.
+        count: at most this many.
+
+    Returns:
+        Their indices, the most confident first (fewer when fewer are wrong).
+    """
+    check_positive("count", count)
+    probabilities = np.asarray(probabilities)
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != np.asarray(y_true).reshape(-1))
+    confidence = probabilities[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")][:count]
+
+
+def accuracy_interval(y_true, y_pred, *, confidence: float = 0.95, resamples: int = 9999, seed: int = 0) -> dict:
+    """A bootstrap confidence interval on accuracy (scipy.stats.bootstrap, BCa), beside the exact binomial one.
+
+    The bootstrap resamples the test examples with replacement; the Clopper-Pearson interval
+    (`scipy.stats.binomtest`) assumes only that they are independent draws: two answers to the same
+    question, which should roughly agree.
+
+    Args:
+        y_true: the true labels.
+        y_pred: the predicted labels.
+        confidence: the interval's confidence level.
+        resamples: bootstrap resamples.
+        seed: seed of the resampling.
+
+    Returns:
+        `{"accuracy", "low", "high", "binomial low", "binomial high", "examples", "confidence",
+        "method"}`.
+    """
+    from scipy import stats
+
+    check_number("confidence", confidence, high=1.0, high_open=True)
+    check_positive("resamples", resamples)
+    correct = (np.asarray(y_true).reshape(-1) == np.asarray(y_pred).reshape(-1)).astype(float)
+    accuracy(y_true, y_pred)  # checks the lengths
+    hits, n = int(correct.sum()), len(correct)
+    binomial = stats.binomtest(hits, n).proportion_ci(confidence_level=confidence, method="exact")
+    if hits in (0, n):  # every resample is the same: the bootstrap has nothing to say
+        low = high = hits / n
+        method = "bootstrap degenerate (all examples right or all wrong)"
+    else:
+        result = stats.bootstrap((correct,), np.mean, confidence_level=confidence, n_resamples=resamples,
+                                 method="BCa", rng=np.random.default_rng(seed))
+        low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
+        method = f"scipy.stats.bootstrap, BCa, {resamples} resamples"
+    return {"accuracy": hits / n, "low": low, "high": high, "binomial low": float(binomial.low),
+            "binomial high": float(binomial.high), "examples": n, "confidence": confidence, "method": method}
+
+
+def confusions(y_true, y_pred, class_names, *, count: int = 3):
+    """The pairs of classes most often confused: a true class, the class it was taken for, how often.
+
+    Args:
+        y_true: the true labels.
+        y_pred: the predicted labels.
+        class_names: names of the classes, in label order.
+        count: at most this many pairs (pairs never confused are left out).
+
+    Returns:
+        A pandas DataFrame with `true`, `predicted`, `count` and `share of the true class`, most frequent first.
+    """
+    import pandas as pd
+    from sklearn.metrics import confusion_matrix
+
+    check_positive("count", count)
+    matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(class_names))))
+    support = matrix.sum(axis=1)
+    pairs = [(matrix[t, p], t, p) for t in range(len(matrix)) for p in range(len(matrix)) if t != p and matrix[t, p]]
+    pairs.sort(key=lambda pair: (-pair[0], pair[1], pair[2]))
+    return pd.DataFrame([{"true": class_names[t], "predicted": class_names[p], "count": int(n),
+                          "share of the true class": float(n / support[t])} for n, t, p in pairs[:count]],
+                        columns=["true", "predicted", "count", "share of the true class"])

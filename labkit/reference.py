@@ -126,3 +126,85 @@ RANDOM_ROUNDS = {
     "narrowed": {"optimizers": ("sgd",), "batch_size": (30, 70), "learning_rate": (0.04, 0.1), "momentum": (0.1, 0.3)},
     "second": {"trials": 5, "best_val_accuracy": 0.9343},
 }
+
+# Seed report 000, ResNet-50 on its 8 classes (ImageNet weights): cut at the k-th activation layer
+# (Keras 2's `activation_k`, `labkit.models.surgery.activation_name` gives today's name) with a new
+# head, and the learning rate. Validation accuracies as the report states them (single runs).
+RESNET50_CUTS = {
+    "source": SEED_000,
+    "dataset": "scene photographs, 8 classes",
+    "weights": "ImageNet",
+    "cuts": (46, 43, 40, 37, 22, 7),
+    "best_cut_20_epochs": 43,
+    "scarce_train_images": 379,
+    "scarce_epochs": 50,
+    "scarce_best_cut": 37,
+    "scarce_best_val_accuracy": 0.94,  # reached at epoch 20
+    "learning_rates": (0.1, 0.01, 0.001),
+    "best_learning_rate": 0.01,
+    "best_val_accuracy": 0.9690,  # 100 epochs at 0.01
+    # Unfreezing the last 3, 4, 5 ... 15 layers "does not change the output", no numbers given.
+    "unfrozen_last_layers": tuple(range(3, 16)),
+}
+
+SEED_003 = "seed report 003 (flowers photos, 5 classes; ResNet-50 v1 fine-tuning, ImageNet weights)"
+# Its 14 models: question 5 unfreezes the last block (conv5_block3), question 6 the last two blocks
+# and adds three ReLU dense layers, question 7 replaces the last stage by new convolutions. Adam with
+# the learning rate and decay given, early stopping; test set: 35 images per class from the web.
+_SEED_003_ROWS = (
+    (1, 5, 5e-6, 0.001, 0.25, (), 0.52999, 0.85143),
+    (2, 5, 1e-6, 0.001, 0.0, (), 1.26781, 0.70857),
+    (3, 5, 1e-5, 0.01, 0.0, (), 0.86317, 0.68000),
+    (4, 6, 5e-6, 0.001, 0.25, (512, 512, 512), 1.34390, 0.76571),
+    (5, 6, 1e-6, 0.001, 0.0, (512, 1024, 1024), 0.98356, 0.77143),
+    (6, 6, 1e-6, 0.001, 0.25, (512, 1024, 1024), 0.93507, 0.80571),
+    (7, 6, 1e-6, 0.001, 0.25, (1024, 2048, 2048), 0.85349, 0.86857),
+    (8, 6, 1e-6, 0.001, 0.0, (1024, 1024, 1024), 0.83125, 0.86286),
+    (9, 6, 1e-6, 0.001, 0.25, (1024, 1024, 1024), 1.21581, 0.78857),
+    (10, 7, 1e-6, 0.001, 0.0, (512, 1024, 1024), 0.52568, 0.84571),
+    (11, 7, 1e-6, 0.001, 0.25, (512, 1024, 1024), 0.87438, 0.78857),
+    (12, 7, 1e-6, 0.001, 0.0, (1024, 1024, 1024), 0.52680, 0.84000),
+    (13, 7, 1e-6, 0.001, 0.25, (1024, 1024, 1024), 0.56724, 0.82857),
+    (14, 7, 1e-6, 0.001, 0.25, (1024, 2048, 2048), 0.42535, 0.88571),
+)
+_SEED_003_COLUMNS = ("model", "question", "learning_rate", "decay", "dropout", "dense", "test_loss", "test_accuracy")
+RESNET50_FINE_TUNING = {
+    "source": SEED_003,
+    "dataset": "flowers photos, 5 classes (test: 35 web images per class)",
+    "weights": "ImageNet",
+    "image_size": 224,
+    "models": tuple(
+        dict(zip(_SEED_003_COLUMNS, row)) for row in _SEED_003_ROWS
+    ),
+}
+
+# Feature maps: seed 000 drew the 64 channels of ResNet-50's first convolution for one photograph of a
+# coast (some channels separate the sea from the sky); seed 001 drew maps at several depths of its
+# ResNet for one image. Neither reports a number beyond the 64 channels, nor a Grad-CAM.
+FEATURE_MAPS = {
+    "source": f"{SEED_000}; {SEED_001}",
+    "weights": "ResNet-50, ImageNet",
+    "image": "a photograph of a coast (seed 000)",
+    "first_layer_channels": 64,
+    "depths": "several (figures only)",
+    "gradcam": "none",
+}
+
+SEED_004 = "seed report 004 (Natural Images, 8 classes at 50×50; ResNet-50 fine-tuned end to end)"
+
+# Seed 004's evaluation of its fine-tuned ResNet-50 (ImageNet weights, all layers trainable, flatten and
+# a dense softmax head, Adam, 20 epochs), printed by Keras' `evaluate` with the Precision, Recall and
+# TopKCategoricalAccuracy metrics (k = 5, Keras' default; precision and recall on one-hot labels at 0.5).
+EVALUATION = {
+    "source": SEED_004,
+    "dataset": "Natural Images (airplane, car, cat, dog, flower, fruit, motorbike, person)",
+    "image_size": 50,
+    "epochs": 20,
+    "loss": 0.1752,
+    "accuracy": 0.9583,
+    "precision": 0.9595,
+    "recall": 0.9578,
+    "top_k": 5,
+    "top_k_accuracy": 1.0000,
+    "confusions": "airplanes often taken for flowers",
+}

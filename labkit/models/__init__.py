@@ -6,6 +6,8 @@
   transfer classifier, freezing and unfreezing.
 - `pretrain`: the `"lab"` weights, pretrained once on `labkit.data.source` and cached under a key.
 - `features`: the frozen prefix's outputs computed once (the fast path of a frozen base).
+- `surgery`: freezing by block or by count of layers, cutting a backbone at its k-th activation
+  (the seeds' `activation_k`), a new head.
 - `finetune`: the seed's two phases (head, then fine-tuning at a tenth of the rate) on cached features.
 """
 

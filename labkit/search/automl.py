@@ -128,7 +128,9 @@ def image_classifier(dataset, *, directory: str | os.PathLike, max_trials: int |
     Returns:
         A `Search`.
     """
-    import autokeras as ak
+    from labkit.search._autokeras import autokeras
+
+    ak = autokeras()
 
     budget = _budget(max_trials, epochs, budget_seconds, patience, batch_size)
     trials = budget.max_trials if (active_profile().weights == "imagenet") else 1
@@ -158,7 +160,9 @@ def resnet_automodel(dataset, *, directory: str | os.PathLike, version: str = "r
     Returns:
         A `Search`.
     """
-    import autokeras as ak
+    from labkit.search._autokeras import autokeras
+
+    ak = autokeras()
     import keras_tuner
 
     budget = _budget(max_trials, epochs, budget_seconds, patience, batch_size)
