@@ -1,0 +1,159 @@
+"""The ResNets built by labkit (`labkit.models.resnets`), the named augmentations (`labkit.data.augment`)
+and runs repeated over seeds (`labkit.models.repeats`): shapes, names, parameter counts and errors.
+
+Random-init bases at 32 px keep these fast.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from labkit.data import augment
+from labkit.data.dataset import Dataset
+from labkit.errors import ParameterError
+from labkit.models import features, repeats, resnets, transfer
+from labkit.models.inspect import parameter_counts
+
+# ResNet50 without its top (`keras.applications`), and its conv5 stage: 3 bottlenecks of
+# 1×1 512, 3×3 512, 1×1 2048 (biases and BatchNorm included) plus the 1×1 projection.
+RESNET50_NOTOP = 23_587_712
+# torchvision's resnet34 has 21,797,672 parameters: less its fc layer (513,000) and its BatchNorm
+# scales and offsets (17,024), its convolutions hold 21,267,648 weights; the pre-activation
+# network has the same convolutions (He et al. 2016, Table 1, 34-layer column).
+RESNET34_CONV_WEIGHTS = 21_267_648
+
+
+@pytest.fixture(scope="module")
+def resnet50():
+    keras.utils.set_random_seed(0)
+    return transfer.backbone("resnet50", input_shape=(32, 32, 3), weights=None)
+
+
+def test_reinit_base_has_resnet50s_layers_and_counts_but_new_last_stage(resnet50):
+    keras.utils.set_random_seed(1)
+    model = resnets.reinit_base(resnet50)
+    assert sorted(layer.name for layer in model.layers) == sorted(layer.name for layer in resnet50.layers)
+    assert parameter_counts(model) == parameter_counts(resnet50)
+    assert parameter_counts(model)["total"] == RESNET50_NOTOP
+    assert model.output_shape == resnet50.output_shape == (None, 1, 1, 2048)
+    old, new = resnet50.get_layer("conv5_block1_1_conv"), model.get_layer("conv5_block1_1_conv")
+    assert old is not new and not np.allclose(old.kernel.numpy(), new.kernel.numpy())
+    assert model.get_layer("conv4_block6_out") is resnet50.get_layer("conv4_block6_out")  # shared, not copied
+    assert new.kernel.shape == (1, 1, 1024, 512) and model.get_layer("conv5_block1_0_conv").kernel.shape == (1, 1, 1024, 2048)
+    assert model.get_layer("conv5_block3_2_conv").kernel.shape == (3, 3, 512, 512)
+    assert "conv5_block2_0_conv" not in {layer.name for layer in model.layers}  # projection on the first block only
+    assert resnets.reinit_base(resnet50, stride=1).output_shape == (None, 2, 2, 2048)
+
+
+def test_reinit_classifier_is_seed_003s_question_7(resnet50):
+    model = resnets.reinit_classifier(resnet50, 8)
+    names = [layer.name for layer in model.layers]
+    assert names[:4] == ["image", "preprocessing", "resnet50_to_conv4_block6_out", "features"]
+    assert names[-6:] == ["pooling", "dense1", "dense2", "dense3", "dropout", "predictions"]
+    assert [model.get_layer(f"dense{k}").units for k in (1, 2, 3)] == [1024] * 3
+    assert model.get_layer("dropout").rate == 0.25 and model.output_shape == (None, 8)
+    counts = parameter_counts(model)
+    frozen = parameter_counts(model.get_layer("resnet50_to_conv4_block6_out"))["total"]
+    head = 2048 * 1024 + 2 * 1024 * 1025 + 1024 + 8 * 1025
+    assert counts["total"] == RESNET50_NOTOP + head
+    stage_bn_statistics = 2 * (2 * 512 + 2048) * 3 + 2 * 2048  # moving means and variances of the new stage
+    assert counts["non_trainable"] == frozen + stage_bn_statistics
+    assert features.split(model).cut == "resnet50_reinit_classifier/features"
+    kept = resnets.reinit_classifier(resnet50, 8, reinit=False)
+    assert parameter_counts(kept)["trainable"] == head and kept.name == "resnet50_frozen_classifier"
+
+
+def test_preact_resnet34_follows_the_paper():
+    keras.utils.set_random_seed(0)
+    model = resnets.preact_resnet34((32, 32, 3), 1000)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert sum(int(np.prod(layer.kernel.shape)) for layer in convs) == RESNET34_CONV_WEIGHTS
+    # 33 convolutions on the main path and the fc layer make its 34 layers; 3 projections besides.
+    assert len([c for c in convs if not c.name.endswith("_0_conv")]) == 33
+    assert [c.name for c in convs if c.name.endswith("_0_conv")] == [f"conv{s}_block1_0_conv" for s in (3, 4, 5)]
+    blocks = {layer.name.split("_")[0] + "_" + layer.name.split("_")[1] for layer in model.layers
+              if layer.name.endswith("_out")}
+    assert len(blocks) == 3 + 4 + 6 + 3
+    assert model.get_layer("conv3_block1_0_conv").input is model.get_layer("conv3_block1_preact_relu").output
+    assert model.get_layer("conv2_block2_out").input[0] is model.get_layer("conv2_block1_out").output  # identity
+    assert model.get_layer("post_bn").input is model.get_layer("conv5_block3_out").output
+    assert model.output_shape == (None, 1000) and model.get_layer("conv5_block3_out").output.shape[1:] == (1, 1, 512)
+    small = resnets.preact_resnet((32, 32, 3), 8, depth=18, width=16, include_top=False)
+    assert small.output_shape == (None, 128) and len(small.layers) < len(model.layers)
+
+
+def test_cut_classifier_puts_the_augmentation_first(resnet50):
+    cut = keras.Model(resnet50.input, resnet50.get_layer("conv4_block5_out").output, name="cut")
+    model = resnets.cut_classifier(cut, 8, augmentation=augment.augmentation("zoom", seed=0))
+    assert [layer.name for layer in model.layers] == ["image", "augment_zoom", "preprocessing", "cut", "pooling",
+                                                      "dropout", "predictions"]
+    assert parameter_counts(model)["trainable"] == 8 * 1025 and not cut.trainable
+    plain = resnets.cut_classifier(cut, 8)
+    assert features.split(plain).cut == "cut_classifier/pooling"
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda base: resnets.reinit_base(base, at="conv4_block5_out"), "at='conv4_block5_out' is not one of the allowed values: 'conv2_block3_out'"),
+        (lambda base: resnets.reinit_base(base, stride=3), "stride=3 is not one of the allowed values: 1, 2"),
+        (lambda base: resnets.reinit_classifier(base, 8, dense=(1024, 0)), "dense=0 must be a whole number greater than 0"),
+        (lambda base: resnets.reinit_classifier(base, 8, dropout=1.0), "dropout=1.0 must be a dropout rate in [0, 1)"),
+        (lambda base: resnets.reinit_base(resnets.preact_resnet34((32, 32, 3), 8)), "must be a ResNet50"),
+        (lambda base: resnets.preact_resnet((32, 32, 3), 8, depth=50), "depth=50 is not one of the allowed values: 18, 34"),
+        (lambda base: resnets.preact_resnet((16, 16, 3), 8), "sides of at least 32"),
+        (lambda base: augment.augmentation("blur"), "name='blur' is not one of the allowed values: 'none', 'rotation'"),
+        (lambda base: augment.augmentation("zoom", fill_mode="mirror"), "fill_mode='mirror' is not one of the allowed"),
+        (lambda base: augment.apply(np.zeros((4, 4, 3)), "zoom"), "must be a batch N×H×W×C"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_allowed_values(resnet50, call, message):
+    with pytest.raises(ParameterError) as caught:
+        call(resnet50)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_named_augmentations():
+    assert augment.AUGMENTATIONS[0] == "none" and augment.AUGMENTATIONS[-1] == "all"
+    assert set(augment.DESCRIPTIONS) == set(augment.AUGMENTATIONS)
+    assert augment.augmentation("none") is None
+    every = augment.augmentation("all", seed=0)
+    assert [layer.name for layer in every.layers] == list(augment.AUGMENTATIONS[1:-1])
+    assert every.get_layer("rotation").factor == (-20 / 360, 20 / 360)
+    shift = every.get_layer("width_shift")
+    assert (shift.width_lower, shift.width_upper) == (-0.2, 0.2) and (shift.height_lower, shift.height_upper) == (0.0, 0.0)
+    assert every.get_layer("zoom").height_factor == 0.2 and augment.augmentation(augment.SEED_001).layers[-1].name == "horizontal_flip"
+    assert every.get_layer("shear").x_factor == (-0.2, 0.2) and every.get_layer("vertical_flip").mode == "vertical"
+
+
+def test_augmentations_change_images_in_training_only():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(4, 32, 32, 3)).astype("float32")
+    assert np.array_equal(augment.apply(images, "none"), images)
+    flipped = augment.apply(images, "horizontal_flip", copies=8, seed=1)
+    assert flipped.shape == (32, 32, 32, 3)
+    mirrored = np.isclose(flipped, np.tile(images[:, :, ::-1], (8, 1, 1, 1))).all(axis=(1, 2, 3))
+    assert mirrored.any() and not mirrored.all()  # about half are mirrored
+    zoom = augment.augmentation("zoom", seed=0)
+    assert np.allclose(keras.ops.convert_to_numpy(zoom(images, training=False)), images)
+    assert augment.preview(images[:3], ("none", "zoom")).axes[0].get_ylabel() == "none"
+
+
+def _toy_dataset():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(48, 32, 32, 3)).astype("float32")
+    y = np.arange(48) % 4
+    splits = {"train": (x[:32], y[:32]), "val": (x[32:40], y[32:40]), "test": (x[40:], y[40:])}
+    return Dataset("toy", "toy", "random images", "numpy", "none", [f"c{k}" for k in range(4)], splits, "smoke")
+
+
+def test_repeat_reuses_a_frozen_prefix_and_trains_the_rest(resnet50):
+    dataset = _toy_dataset()
+    runs = repeats.repeat({"reinit": lambda seed: resnets.reinit_classifier(resnet50, 4, dense=(8,)),
+                           "scratch": lambda seed: resnets.preact_resnet((32, 32, 3), 4, depth=18, width=4)},
+                          dataset, seeds=(0, 1), epochs=1, eagerly=True)
+    assert list(runs["configuration"]) == ["reinit", "reinit", "scratch", "scratch"]
+    assert list(runs["trained_on"]) == ["resnet50_reinit_classifier/features"] * 2 + ["images"] * 2
+    assert runs[["train_accuracy", "val_accuracy", "test_accuracy"]].apply(lambda c: c.between(0, 1)).all().all()
+    with pytest.raises(ParameterError, match="seeds=\\[\\] must hold at least one seed"):
+        repeats.repeat({"x": None}, dataset, seeds=())
