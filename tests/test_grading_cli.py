@@ -99,7 +99,7 @@ def test_an_interrupted_run_resumes_and_the_weakest_sandbox_is_warned_about(cour
         # KNOWN BUG (stop 19): twice in CI, beside other test modules on 2 xdist processes, the grader did not
         # exit after Ctrl-C (60 s, then 240 s); alone, this module passes. Not yet understood: reported, not hidden.
         first.kill()
-        first.communicate()
+        first.wait(timeout=30)  # not communicate(): the grader's orphaned workers may still hold its pipes
         pytest.xfail("the grader did not exit within 120 s of Ctrl-C (known bug, stop 19)")
     assert first.returncode == 130, err
     assert "WITHOUT ISOLATION" in err and "interrupted: 1 submission(s) graded" in err
