@@ -21,6 +21,15 @@ DEFAULT = ["cnn", "mobilenet_v2:32", "resnet50:32", "inception_v3:75", "resnet50
 APPLICATIONS = {"mobilenet_v2": "MobileNetV2", "resnet50": "ResNet50", "inception_v3": "InceptionV3"}
 
 
+def model_spec(text: str) -> str:
+    """Checks one model argument: `cnn` or `backbone:side` (argparse prints the one-line error)."""
+    name, _, side = text.partition(":")
+    if text == "cnn" or (name in APPLICATIONS and side.isdigit() and int(side) >= 32):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} must be 'cnn' or BACKBONE:SIDE, BACKBONE one of "
+                                     f"{', '.join(APPLICATIONS)} and SIDE a whole number >= 32 (75 for inception_v3)")
+
+
 def model_for(spec: str):
     """The compiled model and random data of `spec` (`cnn` or `backbone:side`)."""
     import keras
@@ -55,7 +64,8 @@ def rates(model, x, y) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", default=DEFAULT)
+    parser.add_argument("models", nargs="*", default=DEFAULT, type=model_spec,
+                        help="cnn, or BACKBONE:SIDE with BACKBONE one of " + ", ".join(APPLICATIONS))
     args = parser.parse_args()
     import tempfile
 
