@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from labkit import data
+from labkit.config import PROFILES
 from labkit.data import embedded
 from labkit.errors import ParameterError
 
@@ -52,7 +53,7 @@ def test_the_split_seed_changes_the_split():
 
 def test_smoke_caps_every_split_and_keeps_the_class_balance():
     ds = data.load("digits", profile="smoke")
-    assert [len(ds.splits[s][1]) for s in ("train", "val", "test")] == [240, 80, 80]
+    assert [len(ds.splits[s][1]) for s in ("train", "val", "test")] == list(PROFILES["smoke"].split_cap)
     counts = np.bincount(ds.y_train, minlength=10)
     assert counts.max() - counts.min() <= 2
     assert any("caps the splits" in note for note in ds.notes)
@@ -130,7 +131,7 @@ def test_plots_have_one_row_per_class(offline):
 
 def test_overview_has_one_row_per_dataset(offline):
     table = data.overview([offline["digits"], data.load("fashion_mnist", profile="smoke")])
-    assert table["total"].tolist() == [1257 + 270 + 270, 240 + 80 + 80]
+    assert table["total"].tolist() == [1257 + 270 + 270, sum(PROFILES["smoke"].split_cap)]
     assert table.index.tolist() == ["digits", "garments"]
     assert table["stands in for"].tolist() == ["-", "fashion_mnist"]
     assert table["image"].tolist() == ["28×28×1", "28×28×1"]

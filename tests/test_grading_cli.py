@@ -1,6 +1,7 @@
 """`python -m labkit grade`: bad input refused before any work; the weakest sandbox warned about
 loudly; an interrupted run resumes without grading again what it finished, and leaves no kernel."""
 
+import contextlib
 import csv
 import os
 import signal
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -83,6 +85,13 @@ def alive(pid: int) -> bool:
         return handle.read().split(") ")[1][0] != "Z"
 
 
+def _describe(process) -> str:
+    try:
+        return f"{process.pid} {process.status()} {' '.join(process.cmdline())[:120]}"
+    except psutil.Error:
+        return f"{process.pid} gone"
+
+
 @pytest.mark.slow
 def test_an_interrupted_run_resumes_and_the_weakest_sandbox_is_warned_about(course):
     args = ["subs", "--checks", "checks.yml", "--sandbox", "none", "--workers", "1", "--profile", "smoke", "--no-progress"]
@@ -92,15 +101,19 @@ def test_an_interrupted_run_resumes_and_the_weakest_sandbox_is_warned_about(cour
     while not (course / "slow.pid").exists() and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.2)
     assert (course / "slow.pid").exists(), first.communicate()
+    started = psutil.Process(first.pid).children(recursive=True)  # its workers, their kernels, its helpers
     first.send_signal(signal.SIGINT)
     try:  # idle, the whole test takes 20 s
         out, err = first.communicate(timeout=120)
     except subprocess.TimeoutExpired:
-        # KNOWN BUG (stop 19): twice in CI, beside other test modules on 2 xdist processes, the grader did not
-        # exit after Ctrl-C (60 s, then 240 s); alone, this module passes. Not yet understood: reported, not hidden.
-        first.kill()
-        first.wait(timeout=30)  # not communicate(): the grader's orphaned workers may still hold its pipes
-        pytest.xfail("the grader did not exit within 120 s of Ctrl-C (known bug, stop 19)")
+        # Twice in stop 19's CI (load 9), the grader or a process it started was still there 60 s and 240 s
+        # after Ctrl-C (`communicate` waits for every holder of its pipes). Since then the grader kills what its
+        # cluster's close leaves alive. Should it happen again, the message says which processes held on.
+        held = "; ".join(_describe(p) for p in [psutil.Process(first.pid), *started] if alive(p.pid))
+        for process in [first, *started]:
+            with contextlib.suppress(psutil.Error, ProcessLookupError):
+                process.kill()
+        pytest.fail(f"120 s after Ctrl-C these processes were still alive: {held}")
     assert first.returncode == 130, err
     assert "WITHOUT ISOLATION" in err and "interrupted: 1 submission(s) graded" in err
     assert list(rows(course)) == ["a-quick-answer"]
@@ -110,6 +123,8 @@ def test_an_interrupted_run_resumes_and_the_weakest_sandbox_is_warned_about(cour
             break
         time.sleep(0.1)
     assert not alive(kernel)
+    _, living = psutil.wait_procs(started, timeout=10)  # nothing it started outlives it
+    assert not living, [_describe(p) for p in living]
 
     (course / "hold").unlink()
     record = next((course / "graded" / "records").glob("a-quick-answer-*.json"))
@@ -143,3 +158,25 @@ def test_an_existing_scheduler_grades_and_its_workers_choose_their_sandbox(cours
     totals = rows(course)
     assert totals["a-quick-answer"]["points"] == "3.0"
     assert totals["a-quick-answer"]["sandbox"] == sandbox.detect("auto")[0]
+
+
+def test_what_the_cluster_leaves_alive_is_killed_but_the_resource_tracker(tmp_path):
+    from labkit.grading import batch
+
+    # a child that ignores SIGTERM, and its own child: what a worker and its kernel look like to the grader
+    code = ("import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']); time.sleep(300)")
+    child = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 60
+        while len(psutil.Process(child.pid).children()) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        found = batch._descendants()
+        pids = {p.pid for p in found}
+        grandchild = psutil.Process(child.pid).children()[0].pid
+        assert {child.pid, grandchild} <= pids
+        assert not any("resource_tracker" in " ".join(p.cmdline()) for p in found)
+        batch._kill([p for p in found if p.pid in (child.pid, grandchild)])
+        assert not alive(child.pid) and not alive(grandchild)  # wait_procs reaped them: no zombie either
+    finally:
+        child.kill()

@@ -5,6 +5,7 @@ import pytest
 
 import labkit
 from labkit import results
+from labkit.config import PROFILES
 from labkit.errors import LabkitError, ParameterError
 
 
@@ -40,7 +41,7 @@ def test_loading_a_dataset_notes_it_in_the_results(lab):
     stored = results.read(lab.results_path)
     assert stored["datasets"][0]["name"] == "garments"
     assert stored["datasets"][0]["requested"] == "fashion_mnist"
-    assert stored["datasets"][0]["sizes"] == {"train": 240, "val": 80, "test": 80}
+    assert stored["datasets"][0]["sizes"] == dict(zip(("train", "val", "test"), PROFILES["smoke"].split_cap))
 
 
 def test_a_value_that_is_not_json_leaves_the_file_as_it_was(lab):

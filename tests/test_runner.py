@@ -11,6 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from labkit import results, runner
+from labkit.config import PROFILES
 from labkit.errors import ParameterError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,7 +109,10 @@ def test_the_cli_runs_the_data_tour_on_smoke_and_reads_the_results_back(tmp_path
     assert "00_data_tour  ok" in done.stdout
     stored = json.loads((tmp_path / "smoke" / "results" / "00_data_tour.json").read_text())
     assert stored["profile"] == "smoke" and stored["headline"] == "images"
-    assert stored["values"]["images"] == 400 + 400 + 200  # garments and photos capped, faces whole
+    sizes = {d["name"]: d["sizes"] for d in stored["datasets"]}
+    cap = dict(zip(("train", "val", "test"), PROFILES["smoke"].split_cap))
+    assert sizes["garments"] == sizes["photos"] == cap  # capped, each split
+    assert stored["values"]["images"] == sum(sum(s.values()) for s in sizes.values())
     assert f"images = {stored['values']['images']}" in done.stdout
     assert [d["name"] for d in stored["datasets"]] == ["garments", "photos", "faces"]
     assert (tmp_path / "smoke" / "notebooks" / "00_data_tour.ipynb").exists()

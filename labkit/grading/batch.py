@@ -219,12 +219,41 @@ def grade(jobs_: list[Job], out: Path, *, workers: int = 2, scheduler: str | Non
     todo = [j for j in jobs_ if done.get(j.name, {}).get("key") != j.key]
     if todo:
         with contextlib.ExitStack() as stack:  # closes the cluster, and so every sandbox, even on Ctrl-C
+            left = []
+            if not scheduler:  # runs last: whatever the cluster's close left alive is killed
+                stack.callback(_kill, left)
             cluster = None if scheduler else stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR))
             client = stack.enter_context(Client(scheduler or cluster))
+            if not scheduler:  # runs first: the workers and their kernels, while they are still our descendants
+                stack.callback(lambda: left.extend(_descendants()))
             _submit_all(client, jobs_, todo, done, out, progress)
     return [done[j.name] for j in jobs_ if j.name in done]
+
+
+def _descendants() -> list:
+    """This process's descendants (the cluster's workers and their kernels), but multiprocessing's resource
+    tracker, which exits with us and cleans up after the workers."""
+    import psutil
+
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "resource_tracker" not in " ".join(process.cmdline()):
+                found.append(process)
+    return found
+
+
+def _kill(processes: list) -> None:
+    """SIGKILLs the processes still alive after the cluster closed: an interrupted run leaves no worker or
+    kernel behind, even when closing the cluster timed out on a loaded machine."""
+    import psutil
+
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    psutil.wait_procs(processes, timeout=10)
 
 
 def _submit_all(client, jobs_: list[Job], todo: list[Job], done: dict, out: Path, progress: bool) -> None:
