@@ -82,3 +82,9 @@ def test_autokeras_records_python_int_shapes_whatever_keras_requires(search):
     g.set_io_shapes((np.array(faces.x_train.shape), np.array([len(faces.y_train), 10])))
     assert g.inputs[0].shape == faces.input_shape and all(type(size) is int for size in g.inputs[0].shape)
     assert g.outputs[0].shape == (10,) and type(g.outputs[0].shape[0]) is int
+
+
+def test_smoke_runs_the_searched_models_eagerly(search):
+    _, lab, result = search
+    assert lab.profile.fit_eagerly
+    assert result.model.run_eagerly  # tracing a ResNet50 per trial costs more than a smoke fit

@@ -200,6 +200,8 @@ def _search(name, auto_model, dataset, directory, budget: _Budget) -> Search:
     from labkit.train import FitLog, fit_arguments
 
     oracle = auto_model.tuner.oracle
+    if active_profile().fit_eagerly:
+        _build_eagerly(auto_model.tuner)
     log = FitLog(deadline_seconds=budget.budget_seconds, oracle=oracle)
     callbacks = [
         # Our own early stopping: AutoKeras then keeps the best trial's model instead of retraining it.
@@ -231,6 +233,19 @@ def _search(name, auto_model, dataset, directory, budget: _Budget) -> Search:
         path=path,
         _auto_model=auto_model,
     )
+
+
+def _build_eagerly(tuner) -> None:
+    """Makes every model the AutoKeras tuner builds (trials, the best model) run eagerly: in `smoke`, tracing
+    a ResNet50's training graph costs more than its few steps (01's AutoModel: 78 s traced, 31 s eager)."""
+    build = tuner._try_build  # AutoKeras 3.0's one way to a compiled model, for trials and for the final fit
+
+    def build_eagerly(hp):
+        model = build(hp)
+        model.run_eagerly = True
+        return model
+
+    tuner._try_build = build_eagerly
 
 
 def _trials_table(oracle, fits):
