@@ -165,3 +165,12 @@ def test_garment_difficulty_must_be_a_fraction():
 
     with pytest.raises(ParameterError, match="difficulty=2"):
         garments.generate(10, difficulty=2)
+
+
+@pytest.mark.parametrize("name", ["tiles", "photos"])
+def test_cut_sets_are_cut_at_the_cap_balanced_and_say_so(name):
+    ds = data.load(name, profile="smoke")
+    cap = PROFILES["smoke"].split_cap
+    assert [len(ds.splits[s][1]) for s in ("train", "val", "test")] == list(cap)  # 8 photographs divide the cap
+    assert len(set(np.bincount(ds.y_train))) == 1
+    assert any("caps the splits" in note for note in ds.notes)

@@ -147,16 +147,16 @@ def load(
         )
 
     if actual in REAL:
-        dataset = _load_real(actual, profile, image_size, split_seed, cache_dir, progress)
+        dataset, capped = _load_real(actual, profile, image_size, split_seed, cache_dir, progress), False
     else:
-        dataset = _load_embedded(actual, profile, image_size, cap, split_seed)
+        dataset, capped = _load_embedded(actual, profile, image_size, cap, split_seed)
     dataset.requested = name
     if cap is not None:
         before = {s: len(dataset.splits[s][1]) for s in SPLITS}
         dataset.splits = {
             s: take_stratified(*dataset.splits[s], cap[i], split_seed) for i, s in enumerate(SPLITS)
         }
-        if any(len(dataset.splits[s][1]) < before[s] for s in SPLITS):
+        if capped or any(len(dataset.splits[s][1]) < before[s] for s in SPLITS):
             notes.append(f"profile '{profile.name}' caps the splits at {cap[0]}/{cap[1]}/{cap[2]} examples.")
     dataset.notes = notes + dataset.notes
     from labkit import results
@@ -166,29 +166,40 @@ def load(
 
 
 def _load_embedded(name, profile, image_size, cap, split_seed) -> Dataset:
+    """The embedded set, and whether it was drawn smaller than whole because of the cap."""
     spec = embedded.SPECS[name]
     size = image_size or spec.default_size or profile.image_size
+    capped = False
     if name == "garments":
         sizes = garments.SIZES if cap is None else tuple(min(s, c) for s, c in zip(garments.SIZES, cap))
+        capped = sizes != garments.SIZES
         splits = _cached_garments(sizes, split_seed)
         class_names = list(garments.CLASS_NAMES)
         if size != garments.SIDE:
             splits = {s: (resize(x[..., 0], size), y) for s, (x, y) in splits.items()}
     elif name == "photos":
-        per_class = (240, 60, 60)
-        if cap is not None:
-            n = len(embedded.PHOTOS)
-            per_class = tuple(max(1, min(p, c // n)) for p, c in zip(per_class, cap))
+        per_class = _capped_per_class((240, 60, 60), cap)
+        capped = per_class != (240, 60, 60)
         splits, class_names = embedded.photos(image_size=size, per_class=per_class, seed=split_seed)
     elif name == "tiles":
-        from labkit.data.tiles import tiles
+        from labkit.data.tiles import PER_CLASS, tiles
 
-        splits, class_names = tiles(image_size=size, seed=split_seed)
+        per_class = _capped_per_class(PER_CLASS, cap)
+        capped = per_class != PER_CLASS
+        splits, class_names = tiles(image_size=size, per_class=per_class, seed=split_seed)
     else:
         x, y, class_names = getattr(embedded, name)(image_size=size)
         splits = split_three(x, y, split_seed)
     return Dataset(name=name, requested=name, title=spec.title, source=spec.source, licence=spec.licence,
-                   class_names=class_names, splits=splits, profile=profile.name)
+                   class_names=class_names, splits=splits, profile=profile.name), capped
+
+
+def _capped_per_class(per_class: tuple[int, int, int], cap) -> tuple[int, int, int]:
+    """Crops per photograph to cut in (train, val, test) under a split cap: no more than the cap keeps."""
+    if cap is None:
+        return per_class
+    n = len(embedded.PHOTOS)
+    return tuple(max(1, min(p, c // n)) for p, c in zip(per_class, cap))
 
 
 def _cached_garments(sizes, seed) -> dict:

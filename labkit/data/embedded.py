@@ -111,7 +111,7 @@ SPECS: dict[str, EmbeddedSpec] = {
     ),
     "tiles": EmbeddedSpec(
         name="tiles",
-        title="Crops of 8 colour photographs from held-out cells, colours jittered; 48 per class to train",
+        title="Crops of 8 colour photographs from held-out cells, colours jittered; up to 48 per class to train",
         source="photographs bundled with scikit-image, scikit-learn and matplotlib (labkit.data.tiles)",
         licence="public domain / CC BY (see each library's data README)",
         stands_in_for=None,
