@@ -184,3 +184,12 @@ def test_the_command_line_states_the_runners_default_jobs():
     from labkit import __main__ as cli
 
     assert cli.DEFAULT_JOBS == runner.DEFAULT_JOBS
+
+
+def test_kernels_talk_over_unix_sockets_outside_the_notebook_folder():
+    from labkit.runner.engine import _KernelManager
+
+    manager = _KernelManager(kernel_name="python3")
+    # TCP ports chosen before the kernel binds them can collide between kernels started side by side
+    assert manager.transport == "ipc" and os.path.isabs(manager.ip)
+    assert manager.ip != _KernelManager(kernel_name="python3").ip

@@ -7,10 +7,14 @@ Imported only in a worker process (`execute.work`): papermill and nbformat take 
 from __future__ import annotations
 
 import ast
+import os
+import tempfile
+import uuid
 
 from jupyter_client.manager import AsyncKernelManager
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import papermill_engines
+from traitlets import default
 
 from labkit._engine import ClientEngine
 
@@ -32,7 +36,20 @@ def connect(events, name: str) -> None:
 
 
 class _KernelManager(AsyncKernelManager):
-    """jupyter_client's manager, reporting the kernel's pid to the runner once started."""
+    """jupyter_client's manager, reporting the kernel's pid to the runner once started.
+
+    The kernel talks over Unix sockets in the temporary folder, not TCP: jupyter_client picks free
+    TCP ports and frees them before the kernel binds them, so kernels started side by side can pick
+    the same port and one dies ("Address already in use"; jupyter_client#487, papermill#511).
+    """
+
+    @default("transport")
+    def _transport_default(self):
+        return "ipc"
+
+    @default("ip")
+    def _ip_default(self):  # the sockets' path prefix: absolute, so not in the notebook's folder
+        return os.path.join(tempfile.gettempdir(), f"labkit-kernel-{uuid.uuid4().hex}")
 
     async def start_kernel(self, **kw):
         """Starts the kernel, then reports its pid (jupyter_client's hook).
