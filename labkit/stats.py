@@ -120,6 +120,24 @@ def compare(runs, *, baseline: str, challenger: str, metric: str = "test_accurac
     return {**result, "standard_error": error, "p_value": p_value, "real": real, "verdict": verdict}
 
 
+def against_best(runs, *, metric: str = "test_accuracy", alpha: float = 0.05) -> tuple[str, dict]:
+    """Compares every configuration of `repeat`'s table with the one of the highest mean (`compare`).
+
+    Args:
+        runs: `repeat`'s table.
+        metric: the column to compare.
+        alpha: the tests' level.
+
+    Returns:
+        `(best, {label: compare(...)})`: the best configuration's label, and each other one's comparison
+        with it (`gap` is that configuration minus the best), highest mean first.
+    """
+    order = spread(runs, metric=metric).sort_values("mean", ascending=False, kind="stable").index
+    best = str(order[0])
+    return best, {label: compare(runs, baseline=best, challenger=label, metric=metric, alpha=alpha)
+                  for label in order[1:]}
+
+
 def standard_error(accuracy, examples: int):
     """The binomial standard error of an accuracy measured on `examples` images: sqrt(p(1 - p) / n).
 

@@ -54,3 +54,14 @@ def test_noise_floor_calls_ties_ties():
     sentence = stats.ranking_sentence(marked, "optimizer")
     assert sentence.startswith("Highest validation accuracy: adam (93.0 %).")
     assert "sgd (92.5 %)" in sentence and "cannot rank" in sentence and "ftrl (10.0 %)" in sentence
+
+
+def test_against_best_compares_every_other_configuration_with_the_highest_mean():
+    table = runs({"a": [0.90, 0.91, 0.92], "b": [0.93, 0.935, 0.94], "c": [0.80, 0.95, 0.85]})
+    best, verdicts = stats.against_best(table)
+    assert best == "b" and list(verdicts) == ["a", "c"]  # highest mean first
+    assert verdicts["a"] == stats.compare(table, baseline="b", challenger="a")
+    assert verdicts["a"]["gap"] < 0 and verdicts["a"]["real"] is True
+    assert verdicts["c"]["real"] is False  # its seeds spread over 15 points: a 6.8-point gap is within noise
+    with pytest.raises(ParameterError, match="metric"):
+        stats.against_best(table, metric="val_accuracy")
