@@ -168,3 +168,9 @@ def test_taps_train_variants_on_features_computed_once(base):
     assert all(np.array_equal(a, b) for a, b in zip(before, base.get_weights())), "the backbone must be restored"
     with pytest.raises(ParameterError, match="nested backbone"):
         taps.nested_base(base)
+    for options, words in (({"variants": {}}, r"variants=\{\} must name at least one configuration"),
+                           ({"seeds": ()}, r"seeds=\[\] must hold at least one seed"),
+                           ({"seeds": (-1,)}, "seeds=-1"), ({"epochs": 0}, "epochs=0")):
+        arguments = {"variants": variants, "seeds": (0,), "epochs": 1, **options}
+        with pytest.raises(ParameterError, match=words):  # refused before any training
+            taps.repeat(arguments.pop("variants"), ds, cache, restore=[base], eagerly=True, **arguments)

@@ -24,6 +24,28 @@ def _prefix_key(model):
     return tuple(id(w) for w in parts.prefix.weights)
 
 
+def check_runs(name: str, configurations: dict, seeds, epochs: int, form: str) -> list[int]:
+    """Checks the arguments shared by the repeated-runs functions (`repeat`, `taps.repeat`).
+
+    Args:
+        name: the parameter that holds the configurations.
+        configurations: its value: at least one.
+        seeds: at least one seed.
+        epochs: a positive number of epochs.
+        form: what one configuration looks like, for the message.
+
+    Returns:
+        The seeds, as a list of ints.
+    """
+    if not configurations:
+        raise ParameterError(f"{name}={{}} must name at least one configuration: {form}")
+    seeds = [check_seed("seeds", seed) for seed in seeds]
+    if not seeds:
+        raise ParameterError("seeds=[] must hold at least one seed")
+    check_positive("epochs", epochs)
+    return seeds
+
+
 def repeat(builds: dict, dataset, *, seeds=(0, 1, 2), epochs: int = 10, learning_rate: float = 1e-3,
            batch_size: int = 32, eagerly: bool = False, fast: bool = True):
     """Builds and trains each configuration once per seed.
@@ -48,12 +70,7 @@ def repeat(builds: dict, dataset, *, seeds=(0, 1, 2), epochs: int = 10, learning
 
     from labkit.models import finetune
 
-    if not builds:
-        raise ParameterError("builds={} must name at least one configuration: {label: build(seed)}")
-    seeds = [check_seed("seeds", seed) for seed in seeds]
-    if not seeds:
-        raise ParameterError("seeds=[] must hold at least one seed")
-    check_positive("epochs", epochs)
+    seeds = check_runs("builds", builds, seeds, epochs, "{label: build(seed)}")
     rows, cache = [], {}
     for label, build in builds.items():
         for seed in seeds:

@@ -154,7 +154,9 @@ def repeat(variants: dict, dataset, cache: dict, *, seeds=(0,), restore=(), epoc
     """
     import pandas as pd
 
-    seeds = list(seeds)
+    from labkit.models.repeats import check_runs
+
+    seeds = check_runs("variants", variants, seeds, epochs, "{label: Variant(build)}")
     saved = [(model, model.get_weights()) for model in restore]
     rows = []
     try:
