@@ -1,5 +1,12 @@
 """papermill's nbclient engine with a notebook client of labkit's own: the runner's (progress and the
-imported modules) and the grader's (capped outputs, a sandboxed kernel) differ only in the client."""
+imported modules) and the grader's (capped outputs, a sandboxed kernel) differ only in the client.
+
+Both kill the kernel once the last cell has run, as nbval does, instead of nbclient's default of
+asking it to exit and waiting: a Python process that imported TensorFlow spends about 1.4 s tearing
+itself down after its last `atexit` hook (measured in stop 21; `benchmarks/README.md`), and nothing of
+a notebook's lives in that teardown (`labkit.record` and the executed copy are written by then). A
+notebook's own `atexit` hooks do not run, under the runner as under nbval.
+"""
 
 from __future__ import annotations
 
@@ -46,4 +53,5 @@ class ClientEngine(NBClientEngine):
         final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
                              kernel_name=kernel_name, log_output=log_output, stdout_file=stdout_file,
                              stderr_file=stderr_file)
+        final.setdefault("shutdown_kernel", "immediate")
         return cls.client(nb_man, **final, **options).execute()

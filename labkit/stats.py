@@ -161,6 +161,32 @@ def standard_error(accuracy, examples: int):
     return float(error) if error.ndim == 0 else error
 
 
+def beyond_chance(accuracy, examples: int, classes: int) -> float:
+    """How likely guessing is to score `accuracy` or more: the one-sided binomial test's p-value.
+
+    A classifier that guesses among `classes` classes gets each of `examples` images right with
+    probability 1 / `classes`; a small p-value says the accuracy is not luck.
+
+    Args:
+        accuracy: the measured accuracy, a fraction in [0, 1].
+        examples: the number of images it was measured on.
+        classes: the number of classes (chance is 1 / classes).
+
+    Returns:
+        The p-value (`scipy.stats.binomtest`, alternative "greater").
+    """
+    from scipy.stats import binomtest
+
+    examples, classes = int(examples), int(classes)
+    if examples < 1:
+        raise ParameterError(f"examples={examples} must be a whole number greater than 0")
+    if classes < 2:
+        raise ParameterError(f"classes={classes} must be a whole number of at least 2")
+    if not 0.0 <= float(accuracy) <= 1.0:
+        raise ParameterError(f"accuracy={accuracy} must be a fraction in [0, 1]")
+    return float(binomtest(round(float(accuracy) * examples), examples, 1 / classes, alternative="greater").pvalue)
+
+
 def noise_floor(table, by: str, *, metric: str = "val_accuracy", examples: int, seed_sd: float | None = None):
     """Ranks a sweep's trials and marks which are distinguishable from the best one.
 

@@ -193,3 +193,17 @@ def test_kernels_talk_over_unix_sockets_outside_the_notebook_folder():
     # TCP ports chosen before the kernel binds them can collide between kernels started side by side
     assert manager.transport == "ipc" and os.path.isabs(manager.ip)
     assert manager.ip != _KernelManager(kernel_name="python3").ip
+
+
+def test_the_kernel_is_killed_after_the_last_cell_not_asked_to_exit(tmp_path):
+    # nbclient's default asks the kernel to exit and waits: with TensorFlow imported, 1.4 s of teardown
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    marker = tmp_path / "atexit-ran"
+    write_notebook(notebooks / "00_exit.ipynb",
+                   f"import atexit, pathlib\natexit.register(pathlib.Path({str(marker)!r}).touch)\nprint('registered')")
+    rows = runner.run(["00"], profile="smoke", jobs=1, build_dir=tmp_path / "build", notebooks_dir=notebooks)
+    assert rows[0].ok, rows[0].error
+    executed = nbformat.read(tmp_path / "build" / "smoke" / "notebooks" / "00_exit.ipynb", as_version=4)
+    assert "registered" in executed.cells[-1].outputs[0]["text"]  # the cell ran, and its output was saved
+    assert not marker.exists()  # the kernel never reached its atexit hooks

@@ -21,6 +21,18 @@ def test_standard_error_is_binomial():
         stats.standard_error(0.5, 0)
 
 
+def test_beyond_chance_is_a_one_sided_binomial_test():
+    # 12 offline: about half of 256 tiles right among 8 classes is no luck; 5 of 32 is
+    assert stats.beyond_chance(128 / 256, 256, 8) < 1e-30
+    assert stats.beyond_chance(5 / 32, 32, 8) > 0.3
+    assert stats.beyond_chance(0.5, 100, 2) == pytest.approx(scipy_stats.binomtest(50, 100, 0.5, alternative="greater").pvalue)
+    assert stats.beyond_chance(0.0, 10, 4) == pytest.approx(1.0)
+    for bad, message in (({"examples": 0}, "examples=0"), ({"classes": 1}, "classes=1"), ({"accuracy": 1.2}, "accuracy=1.2")):
+        arguments = {"accuracy": 0.5, "examples": 10, "classes": 4} | bad
+        with pytest.raises(ParameterError, match=message):
+            stats.beyond_chance(**arguments)
+
+
 def test_compare_uses_welch_t_test():
     table = runs({"a": [0.90, 0.91, 0.92], "b": [0.93, 0.935, 0.94]})
     result = stats.compare(table, baseline="a", challenger="b")
