@@ -81,6 +81,9 @@ class Profile:
         repeat_seeds: default seeds of repeated runs (`labkit.stats.repeat`).
         summary: one line saying what the profile is for.
         hyper: the size of notebook 05's searches.
+        learns: whether a notebook's default training is long enough to beat chance, so that it can
+            check that it did: smoke's epoch on a few dozen images checks that the code runs, not
+            what it teaches.
     """
 
     name: str
@@ -100,6 +103,7 @@ class Profile:
     summary: str
     hyper: HyperScale = HyperScale()
     source_sizes: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
+    learns: bool = True
 
     def source_size_for(self, backbone: str) -> tuple[int, int, int, int]:
         """The source task that `backbone`'s lab weights are pretrained on.
@@ -139,6 +143,7 @@ PROFILES: dict[str, Profile] = {
         hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=True,
                          max_epochs=1, factor=2, seeds=(0,),
                          optimizer_trials=2, optimizer_epochs=2),
+        learns=False,
     ),
     "offline": Profile(
         name="offline",
