@@ -10,4 +10,5 @@ import tempfile
 os.environ.setdefault("LABKIT_PROFILE", "smoke")
 os.environ.setdefault("LABKIT_BUILD_DIR", tempfile.mkdtemp(prefix="labkit-test-build-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as labkit sets it (labkit.config.fast_cpu_kernels)
 os.environ.setdefault("MPLBACKEND", "Agg")

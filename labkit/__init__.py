@@ -7,8 +7,9 @@ loads data with `labkit.data.load(...)` and keeps its numbers with `labkit.recor
 from labkit import config
 
 config.quiet_backend_logs()
+config.fast_cpu_kernels()
 
-from labkit.results import record  # noqa: E402 (after the backend's logs are quieted)
+from labkit.results import record  # noqa: E402 (after the backend's settings are made)
 from labkit.session import current, setup  # noqa: E402
 
 __version__ = "0.1.0"

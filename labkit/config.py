@@ -195,6 +195,24 @@ def quiet_backend_logs() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+
+
+def fast_cpu_kernels() -> None:
+    """Turns on TensorFlow's oneDNN kernels unless the user set `TF_ENABLE_ONEDNN_OPTS`.
+
+    TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI, BF16 or AMX; on others (such
+    as AVX2-only AMD EPYC cores) it falls back to kernels that train ResNet50 at 32 px 5× slower
+    (15 against 77 images/s, 64 px 12 against 31, InceptionV3 at 75 px 32 against 48;
+    `benchmarks/throughput.py`, stop 21). Results stay identical from run to run (same seed, same
+    weights); they differ from the other kernels' in the last bits. MobileNetV2 trains 0.8× as fast with
+    them: the course's ResNet50s and InceptionV3 outweigh it. It must happen before TensorFlow is
+    imported: labkit does it when imported, and the runner, the grader and the tests pass it on to
+    the kernels they start. Called when labkit is imported.
+    """
+    os.environ.setdefault(ONEDNN_VARIABLE, "1")
+
+
 def resolve_profile(profile: str | Profile | None = None) -> Profile:
     """Returns the profile to use.
 

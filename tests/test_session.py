@@ -17,6 +17,30 @@ def test_setup_prints_profile_data_device_and_versions(tmp_path, capsys):
     assert labkit.current() is lab
 
 
+def test_the_banner_says_whether_tensorflows_onednn_kernels_are_on(tmp_path, capsys, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from tensorflow.python.util import _pywrap_util_port
+
+    from labkit import session
+
+    # this process set TF_ENABLE_ONEDNN_OPTS before TensorFlow loaded (conftest, as labkit's import does)
+    labkit.setup("smoke", notebook="99_banner", build_dir=tmp_path)
+    assert "oneDNN kernels on" in capsys.readouterr().out
+    monkeypatch.setattr(_pywrap_util_port, "IsMklEnabled", lambda: False)
+    assert "imported before labkit (restart the kernel and import labkit first" in session._device()
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert session._device().endswith("oneDNN kernels off (TF_ENABLE_ONEDNN_OPTS=0)")
+    # importing labkit sets the variable for TensorFlow and the kernels it starts, unless the user did
+    probe = "import os, labkit; print(os.environ['TF_ENABLE_ONEDNN_OPTS'])"
+    for given, expected in ((None, "1"), ("0", "0")):
+        env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"} | ({} if given is None else {"TF_ENABLE_ONEDNN_OPTS": given})
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
+        assert out.strip() == expected
+
+
 def test_the_full_profile_promises_real_data_and_imagenet(tmp_path, capsys):
     labkit.setup("full", notebook="99_banner", build_dir=tmp_path, cache_dir=tmp_path / "cache")
     block = capsys.readouterr().out

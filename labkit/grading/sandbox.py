@@ -30,6 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from labkit.config import ONEDNN_VARIABLE
 from labkit.errors import ParameterError, bad_choice, check_positive, check_seconds
 from labkit.grading.watch import kill_all
 
@@ -170,7 +171,7 @@ class Sandbox:
             "HOME": home, "TMPDIR": scratch, "LANG": "C.UTF-8", "PYTHONNOUSERSITE": "1",
             "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.matplotlib", "KERAS_HOME": f"{home}/.keras",
             "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter-runtime", "IPYTHONDIR": f"{home}/.ipython",
-            "TF_CPP_MIN_LOG_LEVEL": "3", **(extra or {}),
+            "TF_CPP_MIN_LOG_LEVEL": "3", ONEDNN_VARIABLE: os.environ.get(ONEDNN_VARIABLE, "1"), **(extra or {}),
         }
 
     def _bwrap(self, argv: list[str]) -> list[str]:
