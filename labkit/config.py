@@ -63,8 +63,9 @@ class Profile:
         source_size: the lab source task (`labkit.data.source`): `(classes per family, images per
             class, image side, epochs)` of the pretraining that `"lab"` weights come from.
         source_sizes: per-backbone exceptions to `source_size`, as `((name, size), ...)`: on 2 CPU
-            cores ResNet50 and InceptionV3 train about 18× slower per image than MobileNetV2
-            (`benchmarks/transfer.py`), so the offline profile gives them a smaller source task.
+            cores ResNet50 and InceptionV3 train several times slower per image than MobileNetV2
+            (at their sizes, 3× and 5× with oneDNN kernels, 18× without; `benchmarks/throughput.py`),
+            so the offline profile gives them a smaller source task.
         fit_eagerly: run the tiny fits of this profile eagerly: tracing a big backbone's graph costs
             more than a few steps on a handful of images.
         split_cap: at most this many examples per split (train, val, test); `None` keeps all.
