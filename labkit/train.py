@@ -240,6 +240,34 @@ def recalibrate_batchnorm(model, images, *, batch_size: int = 500, limit: int = 
     return len(norms)
 
 
+def build_before_tracing(model, x, y) -> bool:
+    """Creates a compiled model's optimizer and metric variables before its training step is traced.
+
+    With TensorFlow and no distribution strategy, Keras creates them inside the first trace of the
+    training step; `tf.function` then traces that step a second time, since variables were made in
+    the first. On a freshly built ResNet this doubled the cost of the first epoch (10.3 → 5.3 s for
+    the ResNet34 of notebook 10; `benchmarks/README.md`). Building them first is what Keras itself
+    does under a distribution strategy (`Trainer._symbolic_build`).
+
+    Args:
+        model: a compiled `keras.Model`.
+        x: training inputs (only the first example's shape and dtype are used).
+        y: their labels, as `fit` gets them.
+
+    Returns:
+        Whether it built anything: not for a model that runs eagerly (nothing is traced), nor for a
+        Keras without `_symbolic_build` (the model then builds in its first trace, as before).
+    """
+    symbolic_build = getattr(model, "_symbolic_build", None)
+    if model.run_eagerly or symbolic_build is None or getattr(model, "optimizer", None) is None:
+        return False
+    compiled = [getattr(model, "_compile_metrics", None), getattr(model, "_compile_loss", None)]
+    if model.built and model.optimizer.built and all(part is None or part.built for part in compiled):
+        return False
+    symbolic_build(data_batch=(x[:1], y[:1], None))
+    return True
+
+
 def fit_arguments(dataset, *, epochs: int, batch_size: int, callbacks=(), verbose: int = 0, **more) -> dict:
     """The arguments of every fit in labkit: train split, validation split, epochs, batch size, callbacks.
 
@@ -303,6 +331,7 @@ def fit(model, dataset, *, epochs: int | None = None, batch_size: int = 32, call
         raise ParameterError("model must be compiled first: call model.compile(optimizer=..., loss=..., metrics=[...])")
     log = FitLog(deadline_seconds=deadline_seconds)
     validate = [e for e in range(1, epochs + 1) if e % validation_freq == 0 or e == epochs]
+    build_before_tracing(model, dataset.x_train, dataset.y_train)
     model.fit(**fit_arguments(dataset, epochs=epochs, batch_size=batch_size, callbacks=[*callbacks, log],
                               verbose=verbose, validation_freq=validate))
     return log.last

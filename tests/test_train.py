@@ -138,3 +138,39 @@ def test_every_fit_recalibrates_before_validating(faces):
     import numpy as np
 
     np.testing.assert_allclose(mean, expected, atol=1e-3)  # momentum 0.99 alone would leave it near 0
+
+
+def _counting_train_steps(model):
+    traced = []
+    step = model.train_step
+
+    def counted(data):
+        traced.append(1)  # Python runs once per trace of the compiled step
+        return step(data)
+
+    model.train_step = counted
+    return traced
+
+
+def test_fit_traces_the_training_step_once(faces, tmp_path):
+    labkit.setup("smoke", seed=0, notebook="99_train", build_dir=tmp_path, quiet=True)
+    model = tiny_model(faces)  # compiled, run_eagerly=False: its step is traced
+    traced = _counting_train_steps(model)
+    train.fit(model, faces, epochs=2, batch_size=32)
+    assert len(traced) == 1  # Keras alone traces it twice: its optimizer and metrics make variables in the first trace
+    assert model.optimizer.built and model.optimizer.iterations.numpy() == 2 * -(-len(faces.y_train) // 32)
+    assert not train.build_before_tracing(model, faces.x_train, faces.y_train)  # built already: nothing to do
+
+
+def test_a_bare_model_fit_traces_twice_which_is_what_building_first_saves(faces):
+    model = tiny_model(faces)
+    traced = _counting_train_steps(model)
+    model.fit(faces.x_train, faces.y_train, epochs=1, batch_size=32, verbose=0)
+    assert len(traced) == 2  # if Keras stops doing this, build_before_tracing is no longer needed
+
+
+def test_nothing_is_built_before_an_eager_fit(faces):
+    model = tiny_model(faces)
+    model.run_eagerly = True
+    assert not train.build_before_tracing(model, faces.x_train, faces.y_train)
+    assert not model.optimizer.built
