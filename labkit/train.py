@@ -268,6 +268,65 @@ def build_before_tracing(model, x, y) -> bool:
     return True
 
 
+def same_layout(model, other) -> bool:
+    """Whether two models hold variables of the same shapes, types and trainability, in the same order.
+
+    Args:
+        model: a `keras.Model`.
+        other: another.
+
+    Returns:
+        True when `copy_state(model, other)` can make `other` start where `model` starts.
+    """
+    def layout(m):
+        return [type(layer).__name__ for layer in m.layers], [(tuple(v.shape), v.dtype, v.trainable) for v in m.variables]
+
+    return layout(model) == layout(other)
+
+
+def copy_state(source, target) -> None:
+    """Gives `target` every variable value of `source`: weights, BatchNorm statistics, random generators' states.
+
+    Variables the two models share (a frozen base used by both) are left as they are.
+
+    Args:
+        source: a `keras.Model`.
+        target: a model of the same layout (`same_layout`).
+    """
+    if not same_layout(source, target):
+        raise ParameterError(f"model={source.name!r} and {target.name!r} differ in their layers or variables: "
+                             "copy_state needs two models of the same layout")
+    for value, variable in zip(source.variables, target.variables):
+        if value is not variable:
+            variable.assign(value)
+
+
+def reset_optimizer(model):
+    """Puts a compiled model's optimizer back to where a fresh one starts (step 0, empty moments).
+
+    A model trained again after `copy_state` keeps its compiled and traced training step: on a
+    ResNet, tracing costs more than several epochs of a few hundred small images.
+
+    Args:
+        model: a compiled `keras.Model`.
+
+    Returns:
+        The model.
+    """
+    optimizer = model.optimizer
+    if optimizer is None:
+        raise ParameterError("model must be compiled first: call model.compile(optimizer=..., loss=..., metrics=[...])")
+    if optimizer.built:
+        fresh = type(optimizer).from_config(optimizer.get_config())
+        fresh.build(model.trainable_variables)
+        if len(fresh.variables) != len(optimizer.variables):
+            raise ParameterError(f"model={model.name!r}: its trainable variables changed since its optimizer was "
+                                 "built: compile it again instead")
+        for variable, value in zip(optimizer.variables, fresh.variables):
+            variable.assign(value)
+    return model
+
+
 def fit_arguments(dataset, *, epochs: int, batch_size: int, callbacks=(), verbose: int = 0, **more) -> dict:
     """The arguments of every fit in labkit: train split, validation split, epochs, batch size, callbacks.
 

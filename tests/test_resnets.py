@@ -157,3 +157,66 @@ def test_repeat_reuses_a_frozen_prefix_and_trains_the_rest(resnet50):
     assert runs[["train_accuracy", "val_accuracy", "test_accuracy"]].apply(lambda c: c.between(0, 1)).all().all()
     with pytest.raises(ParameterError, match="seeds=\\[\\] must hold at least one seed"):
         repeats.repeat({"x": None}, dataset, seeds=())
+
+
+@pytest.mark.parametrize("configuration", ["reinit on cached features", "scratch, augmented, end to end"])
+def test_a_seed_trained_on_an_earlier_seeds_compiled_model_gets_the_numbers_of_its_own(resnet50, configuration):
+    from labkit.models import finetune
+
+    dataset = _toy_dataset()
+    if configuration.startswith("reinit"):
+        def build(seed):
+            return resnets.reinit_classifier(resnet50, 4, dense=(8,), dropout=0.5)
+    else:
+        def build(seed):
+            return resnets.preact_resnet((32, 32, 3), 4, depth=18, width=4,
+                                         augmentation=augment.augmentation(augment.SEED_001, seed=seed))
+
+    def phase(seed, reuse=None):
+        keras.utils.set_random_seed(seed)
+        return finetune.run_phase(build(seed), dataset, name="x", epochs=2, learning_rate=1e-3, batch_size=8,
+                                  eagerly=False, reuse=reuse)
+
+    first = phase(0)
+    alone = phase(1)
+    traced = []
+    trained = first.parts.head if first.parts is not None else first.model
+    step = trained.train_step
+    trained.train_step = lambda data: (traced.append(1), step(data))[1]
+    again = phase(1, reuse=first)
+    assert again.model is first.model and traced == []  # the earlier compiled step, not traced again
+    assert again.history == alone.history
+    assert (again.val_accuracy, again.test_accuracy) == (alone.val_accuracy, alone.test_accuracy)
+    assert again.cut == alone.cut and again.counts == alone.counts
+
+
+def test_a_model_of_another_layout_is_not_reused(resnet50):
+    from labkit.models import finetune
+
+    dataset = _toy_dataset()
+    first = finetune.run_phase(resnets.reinit_classifier(resnet50, 4, dense=(8,)), dataset, name="x", epochs=1,
+                               learning_rate=1e-3, eagerly=True)
+    other = resnets.reinit_classifier(resnet50, 4, dense=(16,))
+    assert finetune.run_phase(other, dataset, name="x", epochs=1, learning_rate=1e-3, eagerly=True,
+                              reuse=first).model is other
+    slower = resnets.reinit_classifier(resnet50, 4, dense=(8,))
+    assert finetune.run_phase(slower, dataset, name="x", epochs=1, learning_rate=1e-4, eagerly=True,
+                              reuse=first).model is slower  # another learning rate: compiled afresh
+
+
+def test_augmented_runs_train_one_compiled_head_and_keep_their_own_numbers(resnet50):
+    from labkit.models import surgery
+
+    dataset = _toy_dataset()
+    cut = surgery.cut_at_activation(resnet50, 37)
+
+    def build(seed):
+        return resnets.cut_classifier(cut, 4)
+
+    def runs(augmentations, seeds):
+        table = repeats.augmented(build, dataset, augmentations=augmentations, seeds=seeds, epochs=2, batch_size=8)
+        return table.set_index(["configuration", "seed"])[["train_accuracy", "val_accuracy", "test_accuracy"]]
+
+    together = runs(["none", "horizontal_flip"], (0, 1))
+    alone = runs(["horizontal_flip"], (1,))
+    assert together.loc[[("horizontal_flip", 1)]].equals(alone)  # the fourth run of a shared head, or the first of its own

@@ -174,3 +174,19 @@ def test_taps_train_variants_on_features_computed_once(base):
         arguments = {"variants": variants, "seeds": (0,), "epochs": 1, **options}
         with pytest.raises(ParameterError, match=words):  # refused before any training
             taps.repeat(arguments.pop("variants"), ds, cache, restore=[base], eagerly=True, **arguments)
+
+
+def test_taps_seeds_of_a_variant_share_one_compiled_model_and_keep_their_own_numbers(base):
+    ds = tiny_dataset(np.random.default_rng(1))
+    model = surgery.attach_head(base, ds.num_classes, seed=0)
+    cache = taps.tap(model, ds, ["conv5_block2_out"])
+
+    def last_block(seed):
+        return surgery.freeze(surgery.attach_head(base, ds.num_classes, seed=seed), except_blocks=["conv5_block3"])
+
+    def scores(seeds):
+        runs = taps.repeat({"last block": taps.Variant(last_block)}, ds, cache, seeds=seeds, restore=[base], epochs=2,
+                           batch_size=4, eagerly=False)
+        return runs.set_index("seed")[["val_accuracy", "test_accuracy"]]
+
+    assert scores((0, 1)).loc[[1]].equals(scores((1,)))  # seed 1 on seed 0's compiled model, or on its own

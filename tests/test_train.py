@@ -1,4 +1,5 @@
 import keras
+import numpy as np
 import pytest
 
 import labkit
@@ -174,3 +175,21 @@ def test_nothing_is_built_before_an_eager_fit(faces):
     model.run_eagerly = True
     assert not train.build_before_tracing(model, faces.x_train, faces.y_train)
     assert not model.optimizer.built
+
+
+def test_copy_state_refuses_models_of_another_layout(faces):
+    wide = keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(3)])
+    with pytest.raises(ParameterError, match="differ in their layers or variables: copy_state needs two models of the same layout"):
+        train.copy_state(wide, tiny_model(faces))
+
+
+def test_reset_optimizer_puts_any_optimizer_back_to_its_start(faces):
+    model = tiny_model(faces)
+    model.compile(optimizer=keras.optimizers.Adagrad(0.05, initial_accumulator_value=0.25), loss="sparse_categorical_crossentropy")
+    model.fit(faces.x_train, faces.y_train, epochs=1, batch_size=32, verbose=0)
+    assert model.optimizer.iterations.numpy() > 0
+    train.reset_optimizer(model)
+    assert model.optimizer.iterations.numpy() == 0
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
+    accumulators = [v.numpy() for v in model.optimizer.variables[2:]]
+    assert accumulators and all(np.allclose(a, 0.25) for a in accumulators)  # Adagrad's start, not zeros

@@ -9,6 +9,7 @@ what its head computes.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -31,6 +32,8 @@ class Phase:
         cut: where features were cached (`None`: trained end to end).
         counts: trainable and non-trainable parameters during the phase.
         features: the cached features it trained on (`None`: end to end).
+        model: the model it trained (its compiled step is reused by a later phase given `reuse=`).
+        parts: the prefix and head it trained on cached features (`None`: end to end).
     """
 
     name: str
@@ -41,6 +44,8 @@ class Phase:
     cut: str | None
     counts: dict = field(default_factory=dict)
     features: object = field(default=None, repr=False)
+    model: object = field(default=None, repr=False)
+    parts: object = field(default=None, repr=False)
 
 
 def _compile(model, learning_rate: float, eagerly: bool):
@@ -49,8 +54,16 @@ def _compile(model, learning_rate: float, eagerly: bool):
     return model
 
 
+def _reusable(model, reuse, learning_rate: float, eagerly: bool) -> bool:
+    if reuse is None or reuse.model is None or reuse.model is model:
+        return False
+    trained = reuse.parts.head if reuse.parts is not None else reuse.model
+    return (trained.optimizer is not None and bool(trained.run_eagerly) == bool(eagerly)
+            and math.isclose(float(trained.optimizer.learning_rate), float(learning_rate), rel_tol=1e-6) and train.same_layout(model, reuse.model))
+
+
 def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, batch_size: int = 32,
-              fast: bool = True, eagerly: bool = False, cached=None, check: bool = True) -> Phase:
+              fast: bool = True, eagerly: bool = False, cached=None, check: bool = True, reuse: Phase | None = None) -> Phase:
     """Trains what is trainable in `model`, on cached features when it can.
 
     Args:
@@ -67,13 +80,24 @@ def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, b
             prefix computed them (`features.cached_dataset`).
         check: after training on cached features, check that the full model predicts what its head
             predicts (`features.check_attached`).
+        reuse: an earlier phase that trained a model of the same layout (another seed of the same
+            configuration) at the same learning rate: `model`'s weights are copied into that model,
+            whose optimizer starts afresh, and it trains with the step already compiled and traced.
+            The numbers are those of training `model` itself; the earlier phase's model no longer
+            holds its trained weights. Ignored when the layouts differ.
 
     Returns:
         A `Phase`, scored with the full model.
     """
     started = time.perf_counter()
+    reused = _reusable(model, reuse, learning_rate, eagerly)
+    if reused:
+        train.copy_state(model, reuse.model)
+        model = reuse.model
     parts = None
-    if fast:
+    if reused:
+        parts = reuse.parts
+    elif fast:
         try:
             parts = features.split(model)
         except ParameterError:  # augmentation or a trainable first layer: nothing to cache
@@ -82,17 +106,21 @@ def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, b
     if parts is not None:
         if cached is None or cached.input_shape != tuple(parts.prefix.output.shape[1:]):
             cached = features.cached_dataset(parts, dataset, batch_size=max(batch_size, 64))
-        fit = train.fit(_compile(parts.head, learning_rate, eagerly), cached, epochs=epochs, batch_size=batch_size)
+        head = train.reset_optimizer(parts.head) if reused else _compile(parts.head, learning_rate, eagerly)
+        fit = train.fit(head, cached, epochs=epochs, batch_size=batch_size)
         if check:
             features.check_attached(model, parts, dataset.x_val[:16], cached.x_val[:16], atol=1e-4)
         scored, scorer = cached, parts.head  # the same numbers as the model's (checked), without its forward pass
-        _compile(model, learning_rate, eagerly)
+        if not reused:
+            _compile(model, learning_rate, eagerly)
     else:
-        fit = train.fit(_compile(model, learning_rate, eagerly), dataset, epochs=epochs, batch_size=batch_size)
+        trained = train.reset_optimizer(model) if reused else _compile(model, learning_rate, eagerly)
+        fit = train.fit(trained, dataset, epochs=epochs, batch_size=batch_size)
         scored, scorer = dataset, model
     scores = {split: train.evaluate(scorer, scored, split=split)["accuracy"] for split in ("val", "test")}
     return Phase(name, fit.history, scores["val"], scores["test"], time.perf_counter() - started,
-                 parts.cut if parts is not None else None, counts, cached if parts is not None else None)
+                 parts.cut if parts is not None else None, counts, cached if parts is not None else None,
+                 model, parts)
 
 
 def two_phase(model, dataset, *, fine_tune_at, epochs=(10, 10), learning_rate: float = 1e-3,

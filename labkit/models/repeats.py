@@ -2,9 +2,11 @@
 
 `repeat(builds, dataset)` takes `{label: build}`, each `build(seed)` returning a model whose frozen
 part is already frozen, and trains every model once per seed on labkit's one training path
-(`finetune.run_phase`). Whenever a model's frozen, deterministic prefix is the same (the same weight
-variables) as one already seen, the features it cached are reused, so that a seed costs only what
-trains. Models with a random layer in front (augmentation) or trained from scratch train end to end.
+(`finetune.run_phase`). The seeds of one configuration share one compiled model: each seed's
+freshly built weights are copied into it (`finetune.run_phase(reuse=...)`), so that its training
+step is traced once per configuration, not once per seed. Whenever a model's frozen, deterministic
+prefix is the same (the same weight variables) as one already seen, the features it cached are
+reused, so that a seed costs only what trains. Models with a random layer in front (augmentation) or trained from scratch train end to end.
 """
 
 from __future__ import annotations
@@ -73,13 +75,15 @@ def repeat(builds: dict, dataset, *, seeds=(0, 1, 2), epochs: int = 10, learning
     seeds = check_runs("builds", builds, seeds, epochs, "{label: build(seed)}")
     rows, cache = [], {}
     for label, build in builds.items():
+        previous = None
         for seed in seeds:
             keras.utils.set_random_seed(seed)
             model = build(seed)
             key = _prefix_key(model) if fast else None
             phase = finetune.run_phase(model, dataset, name=str(label), epochs=epochs, learning_rate=learning_rate,
                                        batch_size=batch_size, fast=fast, eagerly=eagerly, cached=cache.get(key),
-                                       check=key not in cache)
+                                       check=key not in cache, reuse=previous)
+            previous = phase
             if key is not None and phase.features is not None:
                 cache[key] = phase.features
             rows.append({"configuration": label, "seed": seed,
@@ -175,7 +179,8 @@ def augmented(build, dataset, *, augmentations, seeds=(0, 1, 2), epochs: int = 1
     images are augmented by the Keras layers (`labkit.data.augment`, `training=True`), sent once through
     the prefix in inference mode, and the head trains one epoch on what comes out. Validation and test
     images are never augmented: their features are computed once for every run. The cost of a run is
-    one forward pass of the training images per epoch, with no graph of the big base traced per run.
+    one forward pass of the training images per epoch, with no graph of the big base traced per run;
+    all runs train one compiled head, each run's freshly built weights copied into it.
 
     Args:
         build: `build(seed)` returns the model without augmentation (such as `resnets.cut_classifier`),
@@ -206,15 +211,21 @@ def augmented(build, dataset, *, augmentations, seeds=(0, 1, 2), epochs: int = 1
     keras.utils.set_random_seed(int(seeds[0]))
     parts = features.split(build(seeds[0]))
     fixed = features.cached_dataset(parts, dataset)
-    rows = []
+    rows, compiled = [], None
     for name in augmentations:
         label = name if isinstance(name, str) else "+".join(name)
         for seed in [check_seed("seeds", s) for s in seeds]:
             started = time.perf_counter()
             keras.utils.set_random_seed(seed)
             head = features.split(build(seed)).head
-            train.compile_classifier(head, optimizer_name="adam", learning_rate=learning_rate)
-            head.run_eagerly = eagerly
+            if compiled is not None and train.same_layout(head, compiled):
+                # every run trains one compiled head, this seed's fresh weights copied in: traced once
+                train.copy_state(head, compiled)
+                head = train.reset_optimizer(compiled)
+            else:
+                train.compile_classifier(head, optimizer_name="adam", learning_rate=learning_rate)
+                head.run_eagerly = eagerly
+                compiled = head
             layer = augment.augmentation(name, seed=seed, **options)
             for _ in range(check_positive("epochs", epochs)):
                 moved = _augmented_features(parts, layer, dataset.x_train, 128)

@@ -6,6 +6,8 @@ weights. Every variant's frozen prefix ends at some layer of the backbone; `tap`
 through the backbone once and keeps the outputs of all those layers, `cached_for` picks the one a
 model's frozen prefix ends at (`features.split` says which), and `repeat` trains each variant once
 per seed on it, restoring the backbone's weights between runs (fine-tuning changes them in place).
+The seeds of one variant train one compiled model, each seed's fresh weights copied into it
+(`finetune.run_phase(reuse=...)`): its step is traced once per variant.
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ def repeat(variants: dict, dataset, cache: dict, *, seeds=(0,), restore=(), epoc
     try:
         for label, variant in variants.items():
             rate = variant.learning_rate or learning_rate
+            previous = None
             for seed in seeds:
                 for model, weights in saved:
                     model.set_weights(weights)
@@ -174,7 +177,9 @@ def repeat(variants: dict, dataset, cache: dict, *, seeds=(0,), restore=(), epoc
                 images = _scarce(dataset, variant.train_images, subset_seed)
                 phase = finetune.run_phase(model, images, name=label, epochs=epochs, learning_rate=rate,
                                            batch_size=batch_size, eagerly=eagerly, check=seed == seeds[0],
-                                           cached=_scarce(cached, variant.train_images, subset_seed))
+                                           cached=_scarce(cached, variant.train_images, subset_seed),
+                                           reuse=previous)
+                previous = phase
                 counts = trainable_counts(model)
                 rows.append({"configuration": label, "seed": seed, "val_accuracy": phase.val_accuracy,
                              "test_accuracy": phase.test_accuracy, "seconds": phase.seconds,
