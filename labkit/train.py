@@ -313,7 +313,7 @@ def reset_optimizer(model):
     Returns:
         The model.
     """
-    optimizer = model.optimizer
+    optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         raise ParameterError("model must be compiled first: call model.compile(optimizer=..., loss=..., metrics=[...])")
     if optimizer.built:

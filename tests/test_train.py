@@ -193,3 +193,15 @@ def test_reset_optimizer_puts_any_optimizer_back_to_its_start(faces):
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
     accumulators = [v.numpy() for v in model.optimizer.variables[2:]]
     assert accumulators and all(np.allclose(a, 0.25) for a in accumulators)  # Adagrad's start, not zeros
+
+
+def test_reset_optimizer_refuses_a_model_whose_trainable_variables_changed(faces):
+    model = tiny_model(faces)
+    model.fit(faces.x_train, faces.y_train, epochs=1, batch_size=32, verbose=0)
+    before = [v.numpy().copy() for v in model.optimizer.variables]
+    model.layers[-1].trainable = False
+    with pytest.raises(ParameterError, match=r"^model='[^']+': its trainable variables changed since its optimizer was built: compile it again instead$"):
+        train.reset_optimizer(model)
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.optimizer.variables))  # nothing half-reset
+    with pytest.raises(ParameterError, match="model must be compiled first"):
+        train.reset_optimizer(keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(2)]))

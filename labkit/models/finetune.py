@@ -59,7 +59,8 @@ def _reusable(model, reuse, learning_rate: float, eagerly: bool) -> bool:
         return False
     trained = reuse.parts.head if reuse.parts is not None else reuse.model
     return (trained.optimizer is not None and bool(trained.run_eagerly) == bool(eagerly)
-            and math.isclose(float(trained.optimizer.learning_rate), float(learning_rate), rel_tol=1e-6) and train.same_layout(model, reuse.model))
+            and math.isclose(float(trained.optimizer.learning_rate), float(learning_rate), rel_tol=1e-6)
+            and train.same_layout(model, reuse.model))
 
 
 def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, batch_size: int = 32,

@@ -6,7 +6,8 @@ part is already frozen, and trains every model once per seed on labkit's one tra
 freshly built weights are copied into it (`finetune.run_phase(reuse=...)`), so that its training
 step is traced once per configuration, not once per seed. Whenever a model's frozen, deterministic
 prefix is the same (the same weight variables) as one already seen, the features it cached are
-reused, so that a seed costs only what trains. Models with a random layer in front (augmentation) or trained from scratch train end to end.
+reused, so that a seed costs only what trains. Models with a random layer in front (augmentation) or
+trained from scratch train end to end.
 """
 
 from __future__ import annotations
