@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import labkit
-from labkit import data, train
+from labkit import compiled, data, train
 from labkit.errors import ParameterError
 
 
@@ -160,7 +160,7 @@ def test_fit_traces_the_training_step_once(faces, tmp_path):
     train.fit(model, faces, epochs=2, batch_size=32)
     assert len(traced) == 1  # Keras alone traces it twice: its optimizer and metrics make variables in the first trace
     assert model.optimizer.built and model.optimizer.iterations.numpy() == 2 * -(-len(faces.y_train) // 32)
-    assert not train.build_before_tracing(model, faces.x_train, faces.y_train)  # built already: nothing to do
+    assert not compiled.build_before_tracing(model, faces.x_train, faces.y_train)  # built already: nothing to do
 
 
 def test_a_bare_model_fit_traces_twice_which_is_what_building_first_saves(faces):
@@ -173,14 +173,14 @@ def test_a_bare_model_fit_traces_twice_which_is_what_building_first_saves(faces)
 def test_nothing_is_built_before_an_eager_fit(faces):
     model = tiny_model(faces)
     model.run_eagerly = True
-    assert not train.build_before_tracing(model, faces.x_train, faces.y_train)
+    assert not compiled.build_before_tracing(model, faces.x_train, faces.y_train)
     assert not model.optimizer.built
 
 
 def test_copy_state_refuses_models_of_another_layout(faces):
     wide = keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(3)])
     with pytest.raises(ParameterError, match="differ in their layers or variables: copy_state needs two models of the same layout"):
-        train.copy_state(wide, tiny_model(faces))
+        compiled.copy_state(wide, tiny_model(faces))
 
 
 def test_reset_optimizer_puts_any_optimizer_back_to_its_start(faces):
@@ -188,7 +188,7 @@ def test_reset_optimizer_puts_any_optimizer_back_to_its_start(faces):
     model.compile(optimizer=keras.optimizers.Adagrad(0.05, initial_accumulator_value=0.25), loss="sparse_categorical_crossentropy")
     model.fit(faces.x_train, faces.y_train, epochs=1, batch_size=32, verbose=0)
     assert model.optimizer.iterations.numpy() > 0
-    train.reset_optimizer(model)
+    compiled.reset_optimizer(model)
     assert model.optimizer.iterations.numpy() == 0
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
     accumulators = [v.numpy() for v in model.optimizer.variables[2:]]
@@ -201,7 +201,7 @@ def test_reset_optimizer_refuses_a_model_whose_trainable_variables_changed(faces
     before = [v.numpy().copy() for v in model.optimizer.variables]
     model.layers[-1].trainable = False
     with pytest.raises(ParameterError, match=r"^model='[^']+': its trainable variables changed since its optimizer was built: compile it again instead$"):
-        train.reset_optimizer(model)
+        compiled.reset_optimizer(model)
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.optimizer.variables))  # nothing half-reset
     with pytest.raises(ParameterError, match="model must be compiled first"):
-        train.reset_optimizer(keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(2)]))
+        compiled.reset_optimizer(keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(2)]))

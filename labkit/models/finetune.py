@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from labkit import train
+from labkit import compiled, train
 from labkit.errors import ParameterError
 from labkit.models import features, transfer
 from labkit.models.inspect import parameter_counts
@@ -60,7 +60,7 @@ def _reusable(model, reuse, learning_rate: float, eagerly: bool) -> bool:
     trained = reuse.parts.head if reuse.parts is not None else reuse.model
     return (trained.optimizer is not None and bool(trained.run_eagerly) == bool(eagerly)
             and math.isclose(float(trained.optimizer.learning_rate), float(learning_rate), rel_tol=1e-6)
-            and train.same_layout(model, reuse.model))
+            and compiled.same_layout(model, reuse.model))
 
 
 def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, batch_size: int = 32,
@@ -93,7 +93,7 @@ def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, b
     started = time.perf_counter()
     reused = _reusable(model, reuse, learning_rate, eagerly)
     if reused:
-        train.copy_state(model, reuse.model)
+        compiled.copy_state(model, reuse.model)
         model = reuse.model
     parts = None
     if reused:
@@ -107,7 +107,7 @@ def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, b
     if parts is not None:
         if cached is None or cached.input_shape != tuple(parts.prefix.output.shape[1:]):
             cached = features.cached_dataset(parts, dataset, batch_size=max(batch_size, 64))
-        head = train.reset_optimizer(parts.head) if reused else _compile(parts.head, learning_rate, eagerly)
+        head = compiled.reset_optimizer(parts.head) if reused else _compile(parts.head, learning_rate, eagerly)
         fit = train.fit(head, cached, epochs=epochs, batch_size=batch_size)
         if check:
             features.check_attached(model, parts, dataset.x_val[:16], cached.x_val[:16], atol=1e-4)
@@ -115,7 +115,7 @@ def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, b
         if not reused:
             _compile(model, learning_rate, eagerly)
     else:
-        trained = train.reset_optimizer(model) if reused else _compile(model, learning_rate, eagerly)
+        trained = compiled.reset_optimizer(model) if reused else _compile(model, learning_rate, eagerly)
         fit = train.fit(trained, dataset, epochs=epochs, batch_size=batch_size)
         scored, scorer = dataset, model
     scores = {split: train.evaluate(scorer, scored, split=split)["accuracy"] for split in ("val", "test")}

@@ -187,7 +187,7 @@ def pretrain(name: str, source: dict, *, verbose: int = 0, fit_eagerly: bool = F
     """
     import keras
 
-    from labkit import train
+    from labkit import compiled
     from labkit.data.source import source_task
     from labkit.models import transfer
 
@@ -202,7 +202,7 @@ def pretrain(name: str, source: dict, *, verbose: int = 0, fit_eagerly: bool = F
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], run_eagerly=fit_eagerly)
     started = time.perf_counter()
-    train.build_before_tracing(model, *splits["train"])
+    compiled.build_before_tracing(model, *splits["train"])
     history = model.fit(*splits["train"], validation_data=splits["val"], epochs=source["epochs"],
                         batch_size=BATCH_SIZE, verbose=verbose)
     return base, {k: [float(v) for v in vs] for k, vs in history.history.items()}, time.perf_counter() - started

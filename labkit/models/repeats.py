@@ -205,28 +205,28 @@ def augmented(build, dataset, *, augmentations, seeds=(0, 1, 2), epochs: int = 1
     import keras
     import pandas as pd
 
-    from labkit import train
+    from labkit import compiled, train
     from labkit.data import augment
     from labkit.models import features
 
     keras.utils.set_random_seed(int(seeds[0]))
     parts = features.split(build(seeds[0]))
     fixed = features.cached_dataset(parts, dataset)
-    rows, compiled = [], None
+    rows, reused = [], None
     for name in augmentations:
         label = name if isinstance(name, str) else "+".join(name)
         for seed in [check_seed("seeds", s) for s in seeds]:
             started = time.perf_counter()
             keras.utils.set_random_seed(seed)
             head = features.split(build(seed)).head
-            if compiled is not None and train.same_layout(head, compiled):
+            if reused is not None and compiled.same_layout(head, reused):
                 # every run trains one compiled head, this seed's fresh weights copied in: traced once
-                train.copy_state(head, compiled)
-                head = train.reset_optimizer(compiled)
+                compiled.copy_state(head, reused)
+                head = compiled.reset_optimizer(reused)
             else:
                 train.compile_classifier(head, optimizer_name="adam", learning_rate=learning_rate)
                 head.run_eagerly = eagerly
-                compiled = head
+                reused = head
             layer = augment.augmentation(name, seed=seed, **options)
             for _ in range(check_positive("epochs", epochs)):
                 moved = _augmented_features(parts, layer, dataset.x_train, 128)

@@ -53,12 +53,12 @@ class _BatchFromSpace:
     """HyperModel mixin: a `batch_size` in the trial's values replaces the one given to `fit`."""
 
     def fit(self, hp, model, *args, **kwargs):
-        from labkit import train
+        from labkit import compiled
 
         if "batch_size" in hp.values:
             kwargs["batch_size"] = int(hp.values["batch_size"])
         if "x" in kwargs and "y" in kwargs:
-            train.build_before_tracing(model, kwargs["x"], kwargs["y"])
+            compiled.build_before_tracing(model, kwargs["x"], kwargs["y"])
         return model.fit(*args, **kwargs)
 
 
