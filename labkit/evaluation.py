@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,8 +121,6 @@ def score(model, dataset, *, training_seconds: float, search_seconds: float | No
     Returns:
         A `Scored` with the labels and the scorecard.
     """
-    from labkit.train import inference_seconds
-
     if predict is None:
         def predict(images):
             return predict_labels(model, images, batch_size=batch_size)
@@ -327,3 +326,23 @@ def confusions(y_true, y_pred, class_names, *, count: int = 3):
     return pd.DataFrame([{"true": class_names[t], "predicted": class_names[p], "count": int(n),
                           "share of the true class": float(n / support[t])} for n, t, p in pairs[:count]],
                         columns=["true", "predicted", "count", "share of the true class"])
+
+
+def inference_seconds(model, x, *, batch_size: int = 256, predict=None) -> float:
+    """Times prediction per image, after one warm-up batch.
+
+    Args:
+        model: a `keras.Model` (ignored when `predict` is given).
+        x: the images to predict.
+        batch_size: images per prediction batch.
+        predict: a function of `x` to time instead of `model.predict` (AutoKeras' decoding, say).
+
+    Returns:
+        Wall time per image, in seconds.
+    """
+    check_positive("batch_size", batch_size)
+    predict = predict or (lambda images: model.predict(images, batch_size=batch_size, verbose=0))
+    predict(x[:batch_size])  # builds and traces the prediction function
+    started = time.perf_counter()
+    predict(x)
+    return (time.perf_counter() - started) / len(x)

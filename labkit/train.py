@@ -88,6 +88,19 @@ class Fit:
     seconds: float = 0.0
     stopped_by_deadline: bool = False
 
+    def last_value(self, metric: str) -> float:
+        """A metric at the last epoch, NaN where that epoch did not compute it.
+
+        Args:
+            metric: a key of `history`, such as `"val_accuracy"`.
+
+        Returns:
+            Its last value. `fit` validates its last epoch with the statistics the model ends with,
+            so `"val_accuracy"` is what scoring the validation split afterwards gives, without the pass.
+        """
+        values = self.history.get(metric) or [float("nan")]
+        return float(values[-1])
+
     def frame(self):
         """Tabulates the history.
 
@@ -317,26 +330,3 @@ def evaluate(model, dataset, *, split: str = "test", batch_size: int = 256) -> d
     x, y = dataset.splits[split]
     scores = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     return {name: float(value) for name, value in scores.items()}
-
-
-def inference_seconds(model, x, *, batch_size: int = 256, predict=None) -> float:
-    """Times prediction per image, after one warm-up batch.
-
-    Args:
-        model: a `keras.Model` (ignored when `predict` is given).
-        x: the images to predict.
-        batch_size: images per prediction batch.
-        predict: a function of `x` to time instead of `model.predict` (AutoKeras' decoding, say).
-
-    Returns:
-        Wall time per image, in seconds.
-    """
-    check_positive("batch_size", batch_size)
-    if predict is None:
-        def predict(images):
-            return model.predict(images, batch_size=batch_size, verbose=0)
-
-    predict(x[:batch_size])  # builds and traces the prediction function
-    started = time.perf_counter()
-    predict(x)
-    return (time.perf_counter() - started) / len(x)

@@ -78,3 +78,14 @@ def test_learning_curves_draw_train_and_validation_per_run():
     loss_ax, accuracy_ax = fig.axes
     assert len(loss_ax.lines) == 3 and len(accuracy_ax.lines) == 1
     assert [line.get_linestyle() for line in loss_ax.lines] == ["-", "--", "-"]
+
+
+def test_inference_seconds_is_per_image():
+    images = np.zeros((20, 4, 4, 1), "float32")
+    calls = []
+
+    def predict(x):
+        calls.append(len(x))
+
+    seconds = evaluation.inference_seconds(None, images, batch_size=8, predict=predict)
+    assert calls == [8, 20] and 0 <= seconds < 0.01

@@ -190,6 +190,23 @@ def test_a_seed_trained_on_an_earlier_seeds_compiled_model_gets_the_numbers_of_i
     assert again.cut == alone.cut and again.counts == alone.counts
 
 
+@pytest.mark.parametrize("fast", [True, False], ids=["cached features", "end to end"])
+def test_a_phase_takes_its_validation_accuracy_from_the_fit_and_it_is_what_evaluate_gives(resnet50, fast, monkeypatch):
+    from labkit import train
+    from labkit.models import finetune
+
+    dataset = _toy_dataset()
+    scored = []
+    evaluate = train.evaluate
+    monkeypatch.setattr(train, "evaluate", lambda model, data, **kw: (scored.append(kw.get("split")), evaluate(model, data, **kw))[1])
+    phase = finetune.run_phase(resnets.reinit_classifier(resnet50, 4, dense=(8,)), dataset, name="x", epochs=2,
+                               learning_rate=1e-2, batch_size=8, eagerly=True, fast=fast)
+    assert scored == ["test"]  # the fit validated its last epoch: no second pass over the validation split
+    assert (phase.cut is not None) == fast
+    assert phase.val_accuracy == phase.history["val_accuracy"][-1]
+    assert phase.val_accuracy == evaluate(phase.model, dataset, split="val")["accuracy"]
+
+
 def test_a_model_of_another_layout_is_not_reused(resnet50):
     from labkit.models import finetune
 

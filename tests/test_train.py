@@ -75,16 +75,6 @@ def test_compile_classifier_adds_top_k(faces):
     assert scores["top_k_accuracy"] == pytest.approx(scores["accuracy"])  # top-1 is accuracy
 
 
-def test_inference_seconds_is_per_image(faces):
-    calls = []
-
-    def predict(x):
-        calls.append(len(x))
-
-    seconds = train.inference_seconds(None, faces.x_test, batch_size=8, predict=predict)
-    assert calls == [8, len(faces.x_test)] and 0 <= seconds < 0.01
-
-
 def test_deadline_stops_a_search_from_starting_new_trials(tmp_path, faces):
     import keras_tuner
 
@@ -205,3 +195,14 @@ def test_reset_optimizer_refuses_a_model_whose_trainable_variables_changed(faces
     assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.optimizer.variables))  # nothing half-reset
     with pytest.raises(ParameterError, match="model must be compiled first"):
         compiled.reset_optimizer(keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(2)]))
+
+
+def test_a_fit_ends_validated_with_what_evaluate_gives(faces):
+    model = keras.Sequential([keras.Input(faces.input_shape), keras.layers.Flatten(), keras.layers.Dense(8),
+                              keras.layers.BatchNormalization(), keras.layers.Dense(faces.num_classes, activation="softmax")])
+    train.compile_classifier(model, learning_rate=0.01)
+    fit = train.fit(model, faces, epochs=3, validation_freq=2)  # epoch 2 validated, and the last one
+    assert np.isnan(fit.history["val_accuracy"][0]) and not np.isnan(fit.last_value("val_accuracy"))
+    assert fit.last_value("val_accuracy") == train.evaluate(model, faces, split="val")["accuracy"]
+    assert fit.last_value("val_loss") == pytest.approx(train.evaluate(model, faces, split="val")["loss"], rel=1e-5)
+    assert np.isnan(fit.last_value("val_top_k_accuracy"))  # not a metric of this fit

@@ -118,7 +118,9 @@ def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, b
         trained = compiled.reset_optimizer(model) if reused else _compile(model, learning_rate, eagerly)
         fit = train.fit(trained, dataset, epochs=epochs, batch_size=batch_size)
         scored, scorer = dataset, model
-    scores = {split: train.evaluate(scorer, scored, split=split)["accuracy"] for split in ("val", "test")}
+    scores = {"val": fit.last_value("val_accuracy"), "test": train.evaluate(scorer, scored, split="test")["accuracy"]}
+    if math.isnan(scores["val"]):
+        scores["val"] = train.evaluate(scorer, scored, split="val")["accuracy"]
     return Phase(name, fit.history, scores["val"], scores["test"], time.perf_counter() - started,
                  parts.cut if parts is not None else None, counts, cached if parts is not None else None,
                  model, parts)
