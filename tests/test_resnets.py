@@ -237,3 +237,26 @@ def test_augmented_runs_train_one_compiled_head_and_keep_their_own_numbers(resne
     together = runs(["none", "horizontal_flip"], (0, 1))
     alone = runs(["horizontal_flip"], (1,))
     assert together.loc[[("horizontal_flip", 1)]].equals(alone)  # the fourth run of a shared head, or the first of its own
+
+
+@pytest.mark.parametrize("reused", [True, False], ids=["features of an earlier phase", "computed"])
+def test_by_weights_trains_frozen_bases_on_cached_features_and_random_init_end_to_end(reused, monkeypatch):
+    from labkit.models import finetune
+
+    dataset = _toy_dataset()
+    keras.utils.set_random_seed(0)
+    base = transfer.backbone("mobilenet_v2", input_shape=(32, 32, 3), weights=None)
+    reuse = None
+    if reused:
+        model = transfer.classifier(base, 4, augment=False, seed=0)
+        transfer.freeze(model, verbose=False)
+        reuse = {None: (base, finetune.run_phase(model, dataset, name="head", epochs=1, learning_rate=1e-3, eagerly=True))}
+    computed = []
+    cache = features.cached_dataset
+    monkeypatch.setattr(features, "cached_dataset", lambda *a, **k: (computed.append(1), cache(*a, **k))[1])
+    runs = repeats.by_weights("mobilenet_v2", dataset, weights=(None,), seeds=(0, 1), epochs=1, end_to_end_epochs=2,
+                              eagerly=True, reuse=reuse)
+    assert list(runs["configuration"]) == ["random init"] * 2 + ["random init, end to end"] * 2
+    assert len(computed) == (0 if reused else 1)  # a frozen base's features: once, or never when given
+    assert (runs["trained_on"].iloc[:2] != "images").all() and (runs["trained_on"].iloc[2:] == "images").all()
+    assert runs[["val_accuracy", "test_accuracy"]].stack().between(0, 1).all()

@@ -17,14 +17,26 @@ import numpy as np
 from labkit.errors import ParameterError, check_choice, check_positive, check_seed
 
 
-def _prefix_key(model):
+def _key(prefix) -> tuple:
+    return tuple(id(w) for w in prefix.weights)
+
+
+def prefix_key(model):
+    """What identifies a model's frozen prefix, for a cache of its features (`repeat(cache=...)`).
+
+    Args:
+        model: a classifier, its frozen part frozen.
+
+    Returns:
+        The identities of the prefix's weight variables (two models sharing a frozen base share
+        the key); `None` when nothing can be cached (`features.split` refuses the model).
+    """
     from labkit.models import features
 
     try:
-        parts = features.split(model)
+        return _key(features.split(model).prefix)
     except ParameterError:
         return None
-    return tuple(id(w) for w in parts.prefix.weights)
 
 
 def check_runs(name: str, configurations: dict, seeds, epochs: int, form: str) -> list[int]:
@@ -50,7 +62,7 @@ def check_runs(name: str, configurations: dict, seeds, epochs: int, form: str) -
 
 
 def repeat(builds: dict, dataset, *, seeds=(0, 1, 2), epochs: int = 10, learning_rate: float = 1e-3,
-           batch_size: int = 32, eagerly: bool = False, fast: bool = True):
+           batch_size: int = 32, eagerly: bool = False, fast: bool = True, cache: dict | None = None):
     """Builds and trains each configuration once per seed.
 
     Args:
@@ -62,6 +74,8 @@ def repeat(builds: dict, dataset, *, seeds=(0, 1, 2), epochs: int = 10, learning
         batch_size: examples per step.
         eagerly: run the fits eagerly (the profile's `fit_eagerly`).
         fast: train on cached features where the model allows it (`finetune.run_phase`).
+        cache: features cached by frozen prefixes, `{prefix_key(...): features}`: read, and filled
+            with those this call computes (by default a cache of this call's own).
 
     Returns:
         A pandas DataFrame, one row per run: `configuration`, `seed`, `train_accuracy` (the last
@@ -74,13 +88,13 @@ def repeat(builds: dict, dataset, *, seeds=(0, 1, 2), epochs: int = 10, learning
     from labkit.models import finetune
 
     seeds = check_runs("builds", builds, seeds, epochs, "{label: build(seed)}")
-    rows, cache = [], {}
+    rows, cache = [], {} if cache is None else cache
     for label, build in builds.items():
         previous = None
         for seed in seeds:
             keras.utils.set_random_seed(seed)
             model = build(seed)
-            key = _prefix_key(model) if fast else None
+            key = prefix_key(model) if fast else None
             phase = finetune.run_phase(model, dataset, name=str(label), epochs=epochs, learning_rate=learning_rate,
                                        batch_size=batch_size, fast=fast, eagerly=eagerly, cached=cache.get(key),
                                        check=key not in cache, reuse=previous)
@@ -238,3 +252,58 @@ def augmented(build, dataset, *, augmentations, seeds=(0, 1, 2), epochs: int = 1
                          "val_accuracy": scores["val"], "test_accuracy": scores["test"],
                          "seconds": time.perf_counter() - started, "trained_on": f"{parts.cut}, augmented each epoch"})
     return pd.DataFrame(rows)
+
+
+def by_weights(name: str, dataset, *, weights=("lab", None), seeds=(0, 1, 2), epochs: int = 10,
+               end_to_end_epochs: int | None = None, learning_rate: float = 1e-3, batch_size: int = 32,
+               eagerly: bool = False, reuse=None):
+    """Does pretraining help? The seed's classifier trained once per seed and per kind of weights.
+
+    Each kind of weights trains the head on the frozen base (its features cached once). With
+    `end_to_end_epochs`, the same classifier is also trained from random init with every layer
+    learning: the strongest use of random init, which a frozen random base (the weakest) is not.
+
+    Args:
+        name: the backbone.
+        dataset: a `labkit.data.Dataset` (its image size sets the input).
+        weights: the kinds of weights to compare (`"imagenet"`, `"lab"`, `None`).
+        seeds: one run per seed (initial weights, dropout and batch order).
+        epochs: epochs of each run on a frozen base.
+        end_to_end_epochs: epochs of each run from random init, end to end; `None`: no such run.
+        learning_rate: Adam's learning rate.
+        batch_size: examples per step.
+        eagerly: run the fits eagerly.
+        reuse: `{kind: (base, phase)}` of earlier runs on the same data: their bases, and the features
+            their frozen-base phase cached, instead of building and computing them again.
+
+    Returns:
+        `repeat`'s table; `configuration` is `"lab weights"`, `"random init"`, `"imagenet weights"`
+        (frozen base + head) or `"random init, end to end"`.
+    """
+    from labkit.models import transfer
+
+    reuse = reuse or {}
+    cache = {_key(phase.parts.prefix): phase.features for _, phase in reuse.values() if phase.parts is not None}
+    bases = {kind: reuse[kind][0] if kind in reuse else transfer.backbone(name, input_shape=dataset.input_shape,
+                                                                           weights=kind) for kind in weights}
+
+    def frozen(base):
+        def build(seed):
+            model = transfer.classifier(base, dataset.num_classes, augment=False, seed=seed)
+            transfer.freeze(model, verbose=False)
+            return model
+        return build
+
+    def scratch(seed):
+        base = transfer.backbone(name, input_shape=dataset.input_shape, weights=None, bn_momentum=0.9)
+        return transfer.classifier(base, dataset.num_classes, augment=False, seed=seed)
+
+    options = dict(seeds=seeds, learning_rate=learning_rate, batch_size=batch_size, eagerly=eagerly)
+    runs = repeat({f"{kind or 'random'} {'init' if kind is None else 'weights'}": frozen(bases[kind]) for kind in weights},
+                  dataset, epochs=epochs, cache=cache, **options)
+    if end_to_end_epochs is None:
+        return runs
+    import pandas as pd
+
+    whole = repeat({"random init, end to end": scratch}, dataset, epochs=end_to_end_epochs, fast=False, **options)
+    return pd.concat([runs, whole], ignore_index=True)
