@@ -40,6 +40,26 @@ def test_title_and_colab_badge_match_the_file(notebook):
     assert "What you will learn" in first and "Time to run" in first
 
 
+def _duration(text: str) -> float:
+    number, unit = text.split()
+    return float(number) * (60 if unit == "min" else 1)
+
+
+def test_time_to_run_states_the_budgets_of_benchmarks(notebook):
+    """The page states its budgets, not a measured time that the next change makes stale."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from budgets import OFFLINE, SMOKE
+
+    path, nb = notebook
+    number = path.stem[:2]
+    found = re.search(r"budgets smoke ([\d.]+ (?:s|min)) · offline ([\d.]+ (?:s|min))", nb.cells[0].source)
+    assert found, "the Time to run line must say 'budgets smoke N s · offline N min'"
+    assert (_duration(found[1]), _duration(found[2])) == (SMOKE[number], OFFLINE[number])
+    assert "benchmarks/README.md" in nb.cells[0].source
+
+
 def test_parameters_cell_holds_plain_literals(notebook):
     _, nb = notebook
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
