@@ -57,7 +57,7 @@ def repeat(build, configurations: dict, *, dataset, seeds=None, epochs: int | No
                 {
                     "configuration": label,
                     "seed": seed,
-                    "val_accuracy": val if val == val else train.evaluate(model, dataset, split="val")["accuracy"],
+                    "val_accuracy": train.evaluate(model, dataset, split="val")["accuracy"] if math.isnan(val) else val,
                     "test_accuracy": train.evaluate(model, dataset, split="test")["accuracy"],
                     "seconds": fit.seconds,
                 }

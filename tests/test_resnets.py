@@ -260,3 +260,16 @@ def test_by_weights_trains_frozen_bases_on_cached_features_and_random_init_end_t
     assert len(computed) == (0 if reused else 1)  # a frozen base's features: once, or never when given
     assert (runs["trained_on"].iloc[:2] != "images").all() and (runs["trained_on"].iloc[2:] == "images").all()
     assert runs[["val_accuracy", "test_accuracy"]].stack().between(0, 1).all()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(weights=()), r"^weights=\(\) must name at least one kind of weights: 'imagenet', 'lab' or None$"),
+    (dict(weights=(None,), seeds=()), r"^seeds=\[\] must hold at least one seed$"),
+    (dict(weights=(None,), end_to_end_epochs=0), r"^end_to_end_epochs=0"),
+])
+def test_by_weights_refuses_bad_arguments_before_it_builds_or_trains(arguments, message, monkeypatch):
+    built = []
+    monkeypatch.setattr(transfer, "backbone", lambda *a, **k: built.append(1))
+    with pytest.raises(ParameterError, match=message):
+        repeats.by_weights("mobilenet_v2", _toy_dataset(), epochs=1, **arguments)
+    assert built == []  # nothing built, nothing trained

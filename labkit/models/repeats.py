@@ -282,6 +282,12 @@ def by_weights(name: str, dataset, *, weights=("lab", None), seeds=(0, 1, 2), ep
     """
     from labkit.models import transfer
 
+    # Every argument is checked before anything trains: a bad end_to_end_epochs must not fail after the frozen runs.
+    if not weights:
+        raise ParameterError("weights=() must name at least one kind of weights: 'imagenet', 'lab' or None")
+    check_runs("weights", dict.fromkeys(weights), seeds, epochs, "('lab', None)")
+    if end_to_end_epochs is not None:
+        check_positive("end_to_end_epochs", end_to_end_epochs)
     reuse = reuse or {}
     cache = {_key(phase.parts.prefix): phase.features for _, phase in reuse.values() if phase.parts is not None}
     bases = {kind: reuse[kind][0] if kind in reuse else transfer.backbone(name, input_shape=dataset.input_shape,
