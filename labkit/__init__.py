@@ -9,6 +9,10 @@ from labkit import config
 config.quiet_backend_logs()
 config.fast_cpu_kernels()
 
+from labkit import logs  # noqa: E402
+
+logs.import_backend_quietly()
+
 from labkit.results import record  # noqa: E402 (after the backend's settings are made)
 from labkit.session import current, setup  # noqa: E402
 

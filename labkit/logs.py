@@ -10,12 +10,44 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 # Python loggers of the libraries under labkit; their lines go to the log file only.
 LOGGERS = ("py.warnings", "tensorflow", "absl", "keras", "keras_tuner", "autokeras", "h5py")
 
 _handler: logging.Handler | None = None
+_backend_lines: list[str] = []  # what TensorFlow's C++ code wrote to stderr when labkit imported it
+
+
+def import_backend_quietly() -> bool:
+    """Imports TensorFlow in a notebook kernel with its C++ start-up lines kept off the page.
+
+    TensorFlow 2.19 and later write "All log messages before absl::InitializeLog()" and "oneDNN custom
+    operations are on" to the process's stderr whatever `TF_CPP_MIN_LOG_LEVEL` says
+    (tensorflow/tensorflow#100442), and a Jupyter kernel shows that file descriptor on the page of the
+    cell that first imports TensorFlow. Only in a kernel (the command line does not need TensorFlow) and
+    only while TensorFlow is not yet imported, labkit imports it with file descriptor 2 pointed at a
+    temporary file; `capture` writes those lines to the notebook's log. Called when labkit is imported.
+
+    Returns:
+        Whether it imported TensorFlow.
+    """
+    if "ipykernel" not in sys.modules or "tensorflow" in sys.modules:
+        return False
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401 (imported for its side effect: loading the C++ runtime)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            _backend_lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+    return True
 
 
 def capture(path: str | os.PathLike, *, level: int = logging.INFO) -> Path:
@@ -43,6 +75,10 @@ def capture(path: str | os.PathLike, *, level: int = logging.INFO) -> Path:
         logger.propagate = False
     logging.captureWarnings(True)
     _handler = handler
+    if _backend_lines:
+        handler.handle(logging.makeLogRecord({"name": "tensorflow", "levelno": logging.INFO, "levelname": "INFO",
+                                              "msg": "TensorFlow's start-up lines on stderr:\n" + "\n".join(_backend_lines)}))
+        _backend_lines.clear()
     return path
 
 
