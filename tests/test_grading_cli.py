@@ -180,3 +180,34 @@ def test_what_the_cluster_leaves_alive_is_killed_but_the_resource_tracker(tmp_pa
         assert not alive(child.pid) and not alive(grandchild)  # wait_procs reaped them: no zombie either
     finally:
         child.kill()
+
+
+def test_an_interrupted_grader_whose_close_hangs_exits_all_the_same(tmp_path):
+    """Ctrl-C starts a watch: should closing the cluster hang (it did in CI under load), the grader kills what
+    it started and exits with 130 after the grace period, saying how many submissions it graded."""
+    script = (
+        "import signal, subprocess, sys, time\n"
+        "from pathlib import Path\n"
+        "from labkit.grading import cli\n"
+        "cli.INTERRUPT_GRACE = 1.0\n"
+        "signal.signal(signal.SIGINT, cli._on_interrupt(Path(sys.argv[1])))\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        "Path(sys.argv[2]).write_text(str(child.pid))\n"
+        "try:\n"
+        "    time.sleep(300)\n"
+        "except KeyboardInterrupt:\n"
+        "    time.sleep(300)  # a close that hangs\n"
+    )
+    pid_file = tmp_path / "child.pid"
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "graded"), str(pid_file)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted: 0 submission(s) graded" in err and "had not closed 1 s after Ctrl-C" in err
+    time.sleep(0.2)
+    assert not alive(child), "the watch kills what the grader started"

@@ -227,7 +227,7 @@ def grade(jobs_: list[Job], out: Path, *, workers: int = 2, scheduler: str | Non
                 dashboard_address=None, silence_logs=logging.ERROR))
             client = stack.enter_context(Client(scheduler or cluster))
             if not scheduler:  # runs first: the workers and their kernels, while they are still our descendants
-                stack.callback(lambda: left.extend(_descendants()))
+                stack.push(lambda kind, error, trace: _stop_workers(cluster, left, interrupted=kind is not None))
             _submit_all(client, jobs_, todo, done, out, progress)
     return [done[j.name] for j in jobs_ if j.name in done]
 
@@ -243,6 +243,26 @@ def _descendants() -> list:
             if "resource_tracker" not in " ".join(process.cmdline()):
                 found.append(process)
     return found
+
+
+def _stop_workers(cluster, left: list, *, interrupted: bool) -> None:
+    """Before the cluster closes: notes the workers and their kernels, and after Ctrl-C or a failure kills them
+    at once. A worker whose task waits on a kernel mid-cell can keep the cluster's close waiting long on a
+    loaded machine (120 s and more in CI); with its processes gone the close has nothing to wait for. Each
+    nanny is told first that the cluster is closing, so that it does not start a new worker in place of the
+    killed one."""
+    found = _descendants()
+    left.extend(found)
+    if interrupted:
+        for nanny in list(cluster.workers.values()):
+            with contextlib.suppress(Exception):
+                nanny.close_gracefully(reason="the grader was interrupted")
+        _kill(found)
+
+
+def kill_descendants() -> None:
+    """Kills every process this one started (the cluster's workers and their kernels), but the resource tracker."""
+    _kill(_descendants())
 
 
 def _kill(processes: list) -> None:

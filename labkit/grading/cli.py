@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import stat
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from labkit.config import PROFILES
 from labkit.errors import ParameterError, check_positive, check_seed
 
 DEFAULT_PROFILE = "offline"  # the embedded data, which every sandbox has (it has no network)
+INTERRUPT_GRACE = 60.0  # seconds an interrupted grader has to close its cluster before it exits all the same
 
 
 def add_parser(subparsers) -> None:
@@ -86,18 +89,53 @@ def run(args) -> int:
     print(f"grading {len(jobs) - already} submission(s) on {where}, profile {options.profile}, into {out}"
           + (f" ({already} already graded by an earlier run)" if already else ""), flush=True)
     started = time.perf_counter()
+    watching = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_interrupt(out)) if watching else None
     try:
         records = batch.grade(jobs, out, workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
     except KeyboardInterrupt:
-        finished = len(report.load_records(out / batch.RECORDS))
-        print(f"\ninterrupted: {finished} submission(s) graded; run the same command again to grade the rest", file=sys.stderr)
+        print(_interrupted(out), file=sys.stderr)
         return 130
+    finally:
+        if watching:
+            signal.signal(signal.SIGINT, previous)
     totals = [report.total(r) for r in records]
     for line in totals:
         print(f"  {line['points']:>6g} / {line['max_points']:<6g} {line['submission']}  {line['reason'][:100]}")
     print(f"graded {len(records)} submission(s) in {time.perf_counter() - started:.1f} s: {out / 'grades.csv'}")
     failed = [r for r in records if (r.get("reason") or "").startswith(("the grader failed", "the grading worker failed"))]
     return 1 if failed else 0
+
+
+def _interrupted(out: Path) -> str:
+    """What an interrupted grader says: how many submissions it graded (their records are saved)."""
+    from labkit.grading import batch, report
+
+    finished = len(report.load_records(out / batch.RECORDS))
+    return f"\ninterrupted: {finished} submission(s) graded; run the same command again to grade the rest"
+
+
+def _on_interrupt(out: Path):
+    """The grader's Ctrl-C: raises KeyboardInterrupt, so that the cluster closes and kills what it started, and
+    starts a watch that ends the process `INTERRUPT_GRACE` seconds later should that close hang (it did in CI,
+    past 120 s, under load): the watch kills the workers and kernels left and exits with status 130. Each
+    submission's record is written whole as soon as it is graded, so an exit at any moment loses no grade."""
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C interrupts the close itself
+        threading.Thread(target=_exit_after_grace, args=(out,), name="labkit-interrupt", daemon=True).start()
+        raise KeyboardInterrupt
+
+    return handler
+
+
+def _exit_after_grace(out: Path) -> None:
+    from labkit.grading import batch
+
+    time.sleep(INTERRUPT_GRACE)
+    batch.kill_descendants()
+    print(_interrupted(out) + f" (the cluster had not closed {INTERRUPT_GRACE:g} s after Ctrl-C)", file=sys.stderr, flush=True)
+    os._exit(130)
 
 
 def _announce(setup: str, notes: list[str], rules) -> None:
