@@ -6,7 +6,8 @@ One Hyperband search of seed 000's ResNet space at the profile's size (`Profile.
 winner retrained, once with the searched models traced (`model.run_eagerly = False`) and once
 eagerly, side by side in one process. With the offline profile's 160 training images and 3 epochs a
 trial runs about 15 steps, so the cost of tracing each trial's new network can exceed the steps
-themselves. Prints trials, epochs, wall and CPU seconds and the best validation accuracy of each,
+themselves. The two run in the order traced, eager, eager, traced, so that neither gains from going
+second (a warm process, a cooler CPU); the ratio is of the sums. Prints trials, epochs, wall and CPU seconds and the best validation accuracy of each,
 with the load average.
 """
 
@@ -41,7 +42,8 @@ def main() -> None:
     print(f"profile {args.profile}: {len(photos.y_train)} training images at {scale.image_size} px, width {scale.width}, "
           f"depths / {scale.depth_divisor}, max_epochs {scale.max_epochs}, factor {scale.factor}; "
           f"the profile runs them {'eagerly' if scale.eager else 'traced'}", flush=True)
-    for eager in (False, True):
+    walls = {False: 0.0, True: 0.0}
+    for eager in (False, True, True, False):
         build = hyper.resnet_hypermodel(input_shape=photos.input_shape, num_classes=photos.num_classes,
                                         width=scale.width, depth_divisor=scale.depth_divisor, eager=eager)
         started, used = time.perf_counter(), cpu()
@@ -54,6 +56,9 @@ def main() -> None:
               f"{searched[0]:.1f} s wall / {searched[1]:.1f} s CPU, with the retraining "
               f"{time.perf_counter() - started:.1f} s wall; best val {found.table['val_accuracy'].max():.3f}, "
               f"retrained test {scored['test_accuracy']:.3f} (load {os.getloadavg()[0]:.2f})", flush=True)
+        walls[eager] += time.perf_counter() - started
+    print(f"traced / eager, both runs of each summed: {walls[False]:.1f} / {walls[True]:.1f} s = "
+          f"{walls[False] / walls[True]:.2f}x", flush=True)
 
 
 if __name__ == "__main__":
