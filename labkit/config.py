@@ -165,7 +165,8 @@ PROFILES: dict[str, Profile] = {
         # ResNet50 / InceptionV3 train at 12-14 images/s here (MobileNetV2 at 32 px: 240): 32 classes ×
         # 60 images × 4 epochs is about 10 minutes each, once; see benchmarks/README.md.
         source_sizes=(("resnet50", (16, 60, 32, 4)), ("inception_v3", (16, 60, 75, 4))),
-        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3,
+        # Eager: 1.23x faster than traced here (benchmarks/hypersearch.py, alternated, stop 24).
+        hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3, eager=True,
                          max_epochs=3, factor=3, seeds=(0, 1, 2),
                          optimizer_trials=4, optimizer_epochs=12),
     ),
