@@ -8,6 +8,7 @@ executed notebook's page. Errors still raise exceptions, which the page shows.
 
 from __future__ import annotations
 
+import importlib.abc
 import logging
 import os
 import sys
@@ -18,36 +19,82 @@ from pathlib import Path
 LOGGERS = ("py.warnings", "tensorflow", "absl", "keras", "keras_tuner", "autokeras", "h5py")
 
 _handler: logging.Handler | None = None
-_backend_lines: list[str] = []  # what TensorFlow's C++ code wrote to stderr when labkit imported it
+_backend_lines: list[str] = []  # what TensorFlow's C++ code wrote to stderr on import, for the log
 
 
 def import_backend_quietly() -> bool:
-    """Imports TensorFlow in a notebook kernel with its C++ start-up lines kept off the page.
+    """Keeps TensorFlow's C++ start-up lines off a notebook's page, at no cost until TensorFlow is imported.
 
     TensorFlow 2.19 and later write "All log messages before absl::InitializeLog()" and "oneDNN custom
     operations are on" to the process's stderr whatever `TF_CPP_MIN_LOG_LEVEL` says
     (tensorflow/tensorflow#100442), and a Jupyter kernel shows that file descriptor on the page of the
-    cell that first imports TensorFlow. Only in a kernel (the command line does not need TensorFlow) and
-    only while TensorFlow is not yet imported, labkit imports it with file descriptor 2 pointed at a
-    temporary file; `capture` writes those lines to the notebook's log. Called when labkit is imported.
+    cell that first imports TensorFlow. Only in a kernel (the command line does not need it) and only
+    while TensorFlow is not yet imported, labkit puts an import hook on `sys.meta_path`: whoever imports
+    TensorFlow first (Keras, labkit, the notebook) imports it with file descriptor 2 pointed at a
+    temporary file, and the lines go to the notebook's log (`capture`). Importing labkit itself stays
+    cheap: a notebook that never trains does not pay TensorFlow's import. Called when labkit is imported.
 
     Returns:
-        Whether it imported TensorFlow.
+        Whether the hook was installed.
     """
     if "ipykernel" not in sys.modules or "tensorflow" in sys.modules:
         return False
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401 (imported for its side effect: loading the C++ runtime)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            _backend_lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+    if not any(isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowFinder())
     return True
+
+
+class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` with the other finders and wraps its loader in `_QuietLoader`; then leaves."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "tensorflow":
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(fullname, path, target) if finder is not self and find else None
+            if spec is not None and spec.loader is not None:
+                if self in sys.meta_path:
+                    sys.meta_path.remove(self)
+                spec.loader = _QuietLoader(spec.loader)
+                return spec
+        return None
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """Runs the wrapped loader with file descriptor 2 on a temporary file; keeps what was written."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self._loader  # the package looks as if imported normally
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                self._loader.exec_module(module)
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                _backend_lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+        if _handler is not None:  # imported after `capture`: straight to the log
+            _write_backend_lines(_handler)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+def _write_backend_lines(handler: logging.Handler) -> None:
+    if _backend_lines:
+        handler.handle(logging.makeLogRecord({"name": "tensorflow", "levelno": logging.INFO, "levelname": "INFO",
+                                              "msg": "TensorFlow's start-up lines on stderr:\n" + "\n".join(_backend_lines)}))
+        _backend_lines.clear()
 
 
 def capture(path: str | os.PathLike, *, level: int = logging.INFO) -> Path:
@@ -75,10 +122,7 @@ def capture(path: str | os.PathLike, *, level: int = logging.INFO) -> Path:
         logger.propagate = False
     logging.captureWarnings(True)
     _handler = handler
-    if _backend_lines:
-        handler.handle(logging.makeLogRecord({"name": "tensorflow", "levelno": logging.INFO, "levelname": "INFO",
-                                              "msg": "TensorFlow's start-up lines on stderr:\n" + "\n".join(_backend_lines)}))
-        _backend_lines.clear()
+    _write_backend_lines(handler)
     return path
 
 

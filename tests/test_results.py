@@ -121,28 +121,35 @@ def test_warnings_go_to_the_notebook_log_not_the_page(tmp_path, capsys):
 
 def test_tensorflow_start_up_lines_go_to_the_log_in_a_kernel(tmp_path):
     """TensorFlow writes absl / oneDNN lines to file descriptor 2 on import, whatever TF_CPP_MIN_LOG_LEVEL says;
-    in a kernel (ipykernel imported) labkit imports it first, with those lines kept for the notebook's log."""
+    in a kernel (ipykernel imported) labkit's import hook keeps them for the notebook's log, whether TensorFlow
+    is imported (here through Keras) before or after `setup`, and importing labkit alone does not import it."""
     import subprocess
     import sys
 
     script = (
         "import sys, types\n"
-        "if sys.argv[1] == 'kernel': sys.modules['ipykernel'] = types.ModuleType('ipykernel')\n"
+        "mode = sys.argv[1]\n"
+        "if mode != 'script': sys.modules['ipykernel'] = types.ModuleType('ipykernel')\n"
         "import labkit\n"
-        "assert ('tensorflow' in sys.modules) == (sys.argv[1] == 'kernel')\n"
-        "import tensorflow\n"
-        "labkit.setup('smoke', seed=0, notebook='96_start', build_dir=sys.argv[2], quiet=True)\n"
+        "assert 'tensorflow' not in sys.modules\n"
+        "def start(): labkit.setup('smoke', seed=0, notebook='96_start', build_dir=sys.argv[2], quiet=True)\n"
+        "if mode == 'late': start()\n"
+        "import keras, tensorflow\n"
+        "assert tensorflow.__spec__.loader is tensorflow.__loader__ and 'Quiet' not in type(tensorflow.__loader__).__name__\n"
+        "if mode != 'late': start()\n"
     )
     runs = {}
-    for mode in ("kernel", "script"):
+    for mode in ("kernel", "late", "script"):
         build = tmp_path / mode
         done = subprocess.run([sys.executable, "-c", script, mode, str(build)], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
-        runs[mode] = (done.stderr, (build / "smoke" / "logs" / "96_start.log").read_text() if (build / "smoke" / "logs" / "96_start.log").exists() else "")
+        log = build / "smoke" / "logs" / "96_start.log"
+        runs[mode] = (done.stderr, log.read_text() if log.exists() else "")
     started = "oneDNN custom operations" in runs["script"][0] or "absl" in runs["script"][0]
-    assert "oneDNN" not in runs["kernel"][0] and "absl" not in runs["kernel"][0]
-    if started:  # this TensorFlow writes start-up lines: in a kernel they are in the log, not on stderr
-        assert "start-up lines" in runs["kernel"][1] and ("oneDNN" in runs["kernel"][1] or "absl" in runs["kernel"][1])
+    for mode in ("kernel", "late"):
+        assert "oneDNN" not in runs[mode][0] and "absl" not in runs[mode][0], mode
+        if started:  # this TensorFlow writes start-up lines: in a kernel they are in the log, not on stderr
+            assert "start-up lines" in runs[mode][1] and ("oneDNN" in runs[mode][1] or "absl" in runs[mode][1]), mode
 
 
 def test_choice_takes_the_parameter_then_the_earlier_winner_then_the_seed(tmp_path):
