@@ -9,10 +9,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-REPO = "cnn-course-lab/cnn-lab"
+# The repository's address has one setting, _config.yml's `repository`; everything else follows it.
+_SETTING = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+URL, BRANCH = _SETTING["repository"]["url"].rstrip("/"), _SETTING["repository"]["branch"]
+REPO = URL.removeprefix("https://github.com/")
 
 
 def test_there_are_notebooks():
@@ -35,9 +39,37 @@ def test_title_and_colab_badge_match_the_file(notebook):
     first = nb.cells[0].source
     number = path.stem.split("_", 1)[0]
     assert re.match(rf"# {number} · \S", first), "the first line must be '# NN · Title'"
-    url = f"https://colab.research.google.com/github/{REPO}/blob/main/notebooks/{path.name}"
+    url = f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/notebooks/{path.name}"
     assert url in first, f"the Colab badge must point at {url}"
     assert "What you will learn" in first and "Time to run" in first
+
+
+def test_colab_installs_labkit_from_the_notebooks_own_repository_and_branch(notebook):
+    """In Colab the setup cell installs the labkit of the commit the badge opened, and only there."""
+    _, nb = notebook
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    installs = [line.strip() for cell in code for line in cell.splitlines() if "pip install" in line]
+    assert installs == [f'%pip install --quiet "labkit @ git+{URL}@{BRANCH}"'], installs
+    setup = next(cell for cell in code if "pip install" in cell)
+    assert 'if "google.colab" in sys.modules' in setup and setup.index("google.colab") < setup.index("pip install")
+
+
+def test_the_repository_setting_is_the_only_address():
+    """pyproject.toml, the launch buttons and Binder follow _config.yml's repository."""
+    homepage = re.search(r'^Homepage = "([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.MULTILINE)
+    assert homepage and homepage[1] == URL, "pyproject.toml's Homepage must be _config.yml's repository url"
+    buttons = _SETTING["launch_buttons"]
+    assert buttons["colab_url"] == "https://colab.research.google.com" and buttons["binderhub_url"] == "https://mybinder.org"
+    binder = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    assert [line for line in binder if line and not line.startswith("#")] == [".[tf-cpu]"]
+    stray = {}
+    owner = REPO.split("/")[0]
+    for path in [ROOT / "README.md", *(ROOT / "book").glob("*.md"), *NOTEBOOKS]:
+        found = re.findall(r"github\.com/([\w-]+/[\w-]+)", path.read_text(encoding="utf-8"))
+        wrong = sorted({repo for repo in found if repo.split("/")[0] == owner and repo != REPO})
+        if wrong:
+            stray[str(path.relative_to(ROOT))] = wrong
+    assert not stray, f"addresses of the lab that are not {REPO}: {stray}"
 
 
 def _duration(text: str) -> float:
