@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     book = commands.add_parser("book", help="build the jupyter-book site from the executed notebooks")
     book.add_argument("--profile", type=_lower, choices=sorted(PROFILES), help="whose executed notebooks (default as for run)")
     book.add_argument("--build-dir", help="default: $LABKIT_BUILD_DIR, then build/ of the checkout")
+    book.add_argument("--check", action="store_true",
+                      help="then open every page in headless Chromium (Debian's chromium, chromium-driver; selenium): "
+                           "console errors, images, internal links, search; screenshots to <build>/<profile>/screenshots")
     grading.add_parser(commands)
     return parser
 
@@ -107,7 +110,18 @@ def _book(args) -> int:
 
     index = book.build(profile=args.profile, build_dir=args.build_dir)
     print(f"book built: {index}")
-    return 0
+    if not args.check:
+        return 0
+    from labkit import sitecheck
+
+    report = sitecheck.check(index.parent, search_word="fingerprints", expect_hit="notebooks/00_data_tour.html",
+                             notebook_page="notebooks/00_data_tour.html", screenshots=index.parent.parent / "screenshots")
+    for line in report.problems:
+        print(f"  problem: {line}")
+    print(f"site checked in Chromium: {len(report.pages)} pages, {len(report.problems)} problem(s), "
+          f"{len(report.external)} resource(s) of other hosts not loaded (no network); "
+          f"screenshots in {index.parent.parent / 'screenshots'}")
+    return 1 if report.problems else 0
 
 
 if __name__ == "__main__":
