@@ -8,6 +8,8 @@ bubblewrap sandbox; the test is skipped, with the reason, where this machine can
 import csv
 import json
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -144,11 +146,16 @@ def graded(tmp_path_factory):
     limits = sandbox.Limits(seconds=600, cell_seconds=600, memory=512 * 2**20, processes=128)
     options = batch.Options(profile="smoke", seed=0, limits=limits, sandbox=setup, kernel_threads=1)
     jobs = batch.jobs(batch.find(subs), rules, options)
+    # a process the caller started before grading (as a forkserver or a kernel of its own): not the grader's to kill
+    callers = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(900)"])
     records = batch.grade(jobs, out, workers=2, progress=False)
+    callers_alive_after = callers.poll() is None
     listener.server.close()
     rows = list(csv.DictReader(open(out / "grades.csv")))
-    return {"records": {r["submission"]: r for r in records}, "rows": rows, "out": out, "root": root,
-            "listener": listener, "jobs": jobs, "setup": setup}
+    yield {"records": {r["submission"]: r for r in records}, "rows": rows, "out": out, "root": root,
+           "listener": listener, "jobs": jobs, "setup": setup, "callers_alive_after": callers_alive_after}
+    callers.kill()
+    callers.wait()
 
 
 def score(graded, submission) -> float:
@@ -241,6 +248,12 @@ def test_feedback_pages_and_executed_copies(graded):
     assert nbformat.read(executed, as_version=4).cells[-1].source.startswith("labkit.record")
     totals = list(csv.DictReader(open(graded["out"] / "totals.csv")))
     assert {t["submission"]: t["sandbox"] for t in totals}["correct-answer"] == graded["setup"]
+
+
+def test_the_callers_own_processes_survive_the_grading(graded):
+    """The grader kills what its cluster left alive, not a process its caller had started before (CI, stop 24:
+    a grading run in a pytest worker killed the runner's forkserver, and the next runner.run failed)."""
+    assert graded["callers_alive_after"]
 
 
 def test_a_second_run_regrades_nothing(graded):

@@ -220,6 +220,8 @@ def grade(jobs_: list[Job], out: Path, *, workers: int = 2, scheduler: str | Non
     if todo:
         with contextlib.ExitStack() as stack:  # closes the cluster, and so every sandbox, even on Ctrl-C
             left = []
+            _PREEXISTING.clear()  # what this process had started before: never the grader's to kill
+            _PREEXISTING.update(_pids(recursive=True))
             if not scheduler:  # runs last: whatever the cluster's close left alive is killed
                 stack.callback(_kill, left)
             cluster = None if scheduler else stack.enter_context(LocalCluster(
@@ -232,16 +234,27 @@ def grade(jobs_: list[Job], out: Path, *, workers: int = 2, scheduler: str | Non
     return [done[j.name] for j in jobs_ if j.name in done]
 
 
+_PREEXISTING: set[int] = set()  # pids of the processes this one had started before the grading run
+
+
+def _pids(*, recursive: bool) -> set[int]:
+    import psutil
+
+    return {p.pid for p in psutil.Process().children(recursive=recursive)}
+
+
 def _descendants() -> list:
-    """This process's descendants (the cluster's workers and their kernels), but multiprocessing's resource
-    tracker, which exits with us and cleans up after the workers."""
+    """This process's descendants that the grading run started (the cluster's workers and their kernels):
+    not multiprocessing's resource tracker, which exits with us and cleans up after the workers, and not what
+    the caller had started before the run (a forkserver, a kernel of the caller's, and their children)."""
     import psutil
 
     found = []
-    for process in psutil.Process().children(recursive=True):
+    for process in psutil.Process().children(recursive=False):
         with contextlib.suppress(psutil.Error):
-            if "resource_tracker" not in " ".join(process.cmdline()):
-                found.append(process)
+            if process.pid in _PREEXISTING or "resource_tracker" in " ".join(process.cmdline()):
+                continue
+            found += [process, *process.children(recursive=True)]
     return found
 
 
