@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from labkit import glance
 from labkit.config import project_root, resolve_build_dir, resolve_profile
 from labkit.errors import LabkitError
 
@@ -94,6 +95,7 @@ def build(
             shutil.rmtree(folder)
     _stage(root, executed_dir, stems, stage)
     _list_variant_pages(stage / "_toc.yml", pages)
+    glance.write_page(run_dir / "results", stage, name)  # "Results at a glance", from this run's results files
 
     log_path = run_dir / LOG_NAME
     _run_jupyter_book(stage, log_path, strict=strict)

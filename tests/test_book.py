@@ -132,6 +132,8 @@ def test_build_publishes_the_executed_notebooks(checkout: Path, tmp_path: Path):
     assert (site / "_images" / figures[0]).read_bytes().startswith(b"\x89PNG")
     for chapter in ("intro", "running", "datasets"):
         assert (site / "book" / f"{chapter}.html").is_file(), chapter
+    glance = (site / "book" / "glance.html").read_text(encoding="utf-8")  # written from this run's (no) results
+    assert "Results at a glance" in glance and "No notebook has recorded results under this profile yet" in glance
     assert "colab.research.google.com/github/cnn-course-lab/cnn-lab/blob/main/notebooks/00_data_tour.ipynb" in page
     assert not stale.exists(), "a page of an earlier build survived"
     assert _snapshot(checkout / "notebooks") == sources_before

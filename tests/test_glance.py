@@ -1,0 +1,52 @@
+"""labkit.glance: the "Results at a glance" page, written from a run's results files only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from labkit import glance, reference
+
+
+def _result(folder: Path, job: str, headline: str, values: dict, **fields) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"notebook": job.split("-")[0], "profile": "offline", "seed": 3, "real_data": False, "weights": "lab",
+              "datasets": [{"name": "garments"}], "wall_seconds": 61.4, "headline": headline, "values": values, **fields}
+    (folder / f"{job}.json").write_text(json.dumps(record))
+
+
+def test_the_page_sets_each_run_beside_its_seed_figure_and_lists_the_verdicts(tmp_path):
+    results = tmp_path / "results"
+    _result(results, "01_cnn_vs_autokeras", "cnn_test_accuracy", {"cnn_test_accuracy": 0.9012})
+    _result(results, "07_transfer_learning-mobilenet_v2", "val_accuracy_after_fine_tuning",
+            {"val_accuracy_after_fine_tuning": 0.61,
+             "gap": {"gap": 0.2, "standard_error": 0.05, "p_value": 0.004, "real": True,
+                     "verdict": "lab weights minus random init: +20.00 points over 3 and 3 seeds"}})
+    _result(results, "11_augmentation_ablation", "val_accuracy_all_minus_none",
+            {"val_accuracy_all_minus_none": -0.05, "verdicts": {"none": "", "zoom": "zoom minus none: -1.00 points, p = 0.8: noise"}})
+    _result(results, "12_feature_maps", "gradcam_test_accuracy", {"gradcam_test_accuracy": 0.5}, weights=None)
+    (results / "99_broken.json").write_text("{not json")
+
+    page = glance.write_page(results, tmp_path / "stage", "offline")
+
+    text = page.read_text()
+    assert page == tmp_path / "stage" / "book" / "glance.md"
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| [")}
+    assert list(rows) == ["[01_cnn_vs_autokeras](../notebooks/01_cnn_vs_autokeras.ipynb)",
+                          "[07_transfer_learning-mobilenet_v2](../notebooks/07_transfer_learning-mobilenet_v2.ipynb)",
+                          "[11_augmentation_ablation](../notebooks/11_augmentation_ablation.ipynb)",
+                          "[12_feature_maps](../notebooks/12_feature_maps.ipynb)"]
+    first = rows["[01_cnn_vs_autokeras](../notebooks/01_cnn_vs_autokeras.ipynb)"]
+    assert "| 0.9012 |" in first and f"| {reference.HAND_BUILT_CNN['test_accuracy']:.4f} |" in first
+    assert "garments (embedded) · lab · 3" in first and "| 61 s |" in first
+    assert "random init · 3" in rows["[12_feature_maps](../notebooks/12_feature_maps.ipynb)"]
+    assert "| 07_transfer_learning-mobilenet_v2 | lab weights minus random init | +20.00 | 5.00 | 0.004 | **a real difference** |" in text
+    assert "| 11_augmentation_ablation | zoom minus none |" in text and "none minus" not in text
+    figure = tmp_path / "stage" / "book" / "glance.png"
+    assert "](glance.png)" in text and figure.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_run_with_no_results_says_so_and_draws_no_figure(tmp_path):
+    page = glance.write_page(tmp_path / "nothing", tmp_path / "stage", "smoke")
+    assert "No notebook has recorded results under this profile yet" in page.read_text()
+    assert not (tmp_path / "stage" / "book" / "glance.png").exists()
