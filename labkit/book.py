@@ -226,8 +226,20 @@ def _stage(root: Path, executed_dir: Path, stems: list[str], stage: Path) -> Non
             root / name, stage / name, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints")
         )
     (stage / NOTEBOOKS).mkdir()
+    results = {r["job"]: r for r in glance.load(executed_dir.parent / "results")}
     for stem in stems:
-        shutil.copy2(executed_dir / f"{stem}.ipynb", stage / NOTEBOOKS / f"{stem}.ipynb")
+        _stage_notebook(executed_dir / f"{stem}.ipynb", stage / NOTEBOOKS / f"{stem}.ipynb", results.get(stem))
+
+
+def _stage_notebook(source: Path, target: Path, result: dict | None) -> None:
+    """Copies an executed notebook, with the line that says what produced it after its title cell."""
+    import nbformat
+
+    notebook = nbformat.read(source, as_version=4)
+    seconds = notebook.metadata.get("papermill", {}).get("duration")
+    line = nbformat.v4.new_markdown_cell(glance.provenance(result, seconds))
+    notebook.cells.insert(1 if notebook.cells and notebook.cells[0].cell_type == "markdown" else 0, line)
+    nbformat.write(notebook, target)
 
 
 def _run_jupyter_book(stage: Path, log_path: Path, *, strict: bool) -> None:

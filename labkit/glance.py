@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from labkit import reference
@@ -113,21 +114,19 @@ def page(results: list[dict], profile: str) -> tuple[str, list[tuple[str, float,
              "so a gap between the two columns says as much about the data as about the method.", ""]
     if not results:
         return "\n".join(lines + ["No notebook has recorded results under this profile yet: run `python -m labkit run`."]), []
-    lines += ["| notebook | data · weights · seed | headline | this run | seed report | seed's data | run time |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [_common(results), "",
+              "| notebook | measure | this run | seed report | time |", "| --- | --- | --- | --- | --- |"]
     pairs = []
     for result in results:
         job, values = result["job"], result.get("values", {})
-        headline = result.get("headline")
-        name, seed_value, seed_data = SEED_FIGURES[job]() if job in SEED_FIGURES else (headline, None, "")
+        name, seed_value, seed_data = SEED_FIGURES[job]() if job in SEED_FIGURES else (result.get("headline"), None, "")
         value = values.get(name)
         if isinstance(value, float) and isinstance(seed_value, float) and 0 <= value <= 1 and 0 <= seed_value <= 1:
             pairs.append((job, value, seed_value))
         seconds = result.get("wall_seconds")
-        lines.append(f"| [{job}](../notebooks/{job}.ipynb) | {_data(result)} · "
-                     f"{result.get('weights') or 'random init'} · {result.get('seed')} | `{name}` | {_number(value)} | "
-                     f"{_number(seed_value)} | {seed_data or '—'} | "
-                     f"{'—' if seconds is None else f'{seconds:.0f} s'} |")
+        seed = "—" if seed_value is None else f"{_number(seed_value)} ({seed_data})"
+        lines.append(f"| [{job.replace('_', ' ')}](../notebooks/{job}.ipynb) | {str(name).replace('_', ' ')} | "
+                     f"{_number(value)} | {seed} | {'—' if seconds is None else f'{seconds:.0f} s'} |")
     if pairs:
         lines += ["", "![This run's accuracies beside the seed reports'](glance.png)", ""]
     rows = [row for result in results for row in _verdicts(result["job"], result.get("values", {}))]
@@ -136,19 +135,34 @@ def page(results: list[dict], profile: str) -> tuple[str, list[tuple[str, float,
         lines.append("No notebook of this run compared configurations over seeds.")
     else:
         lines += ["Each notebook that repeats a comparison over seeds says whether the difference exceeds the "
-                  "seed-to-seed spread (Welch's t-test at the 0.05 level). Differences in points of accuracy.", "",
-                  "| notebook | comparison | difference | standard error | p | verdict |", "| --- | --- | --- | --- | --- | --- |"]
+                  "seed-to-seed spread (Welch's t-test at the 0.05 level). Differences and standard errors in "
+                  "points of accuracy.", "",
+                  "| notebook | comparison | difference ± s.e. | p | verdict |", "| --- | --- | --- | --- | --- |"]
         for job, label, found in rows:
             text = found if isinstance(found, str) else found["verdict"]
             compared = text.split(":")[0] if " minus " in text.split(":")[0] else _number(label)
-            if isinstance(found, str):
-                lines.append(f"| {job} | {compared} | | | | {_number(text.split(': ', 1)[-1])} |")
-                continue
+            if isinstance(found, str):  # a verdict kept as its sentence only
+                gap, p = re.search(r"([+-]?\d+\.\d+) points", text), re.search(r"p = ([\d.e-]+)", text)
+                found = {"gap": float(gap[1]) / 100 if gap else None, "p_value": float(p[1]) if p else None,
+                         "real": "a real difference" in text}
             gap, error, p = found.get("gap"), found.get("standard_error"), found.get("p_value")
+            size = "" if gap is None else f"{100 * gap:+.2f}" + ("" if error is None else f" ± {100 * error:.2f}")
             verdict = "**a real difference**" if found.get("real") else "within the noise"
-            lines.append(f"| {job} | {compared} | {'' if gap is None else f'{100 * gap:+.2f}'} | "
-                         f"{'' if error is None else f'{100 * error:.2f}'} | {'' if p is None else f'{p:.2g}'} | {verdict} |")
+            lines.append(f"| {job.replace('_', ' ')} | {compared} | {size} | {'' if p is None else f'{p:.2g}'} | {verdict} |")
     return "\n".join(lines) + "\n", pairs
+
+
+def _common(results: list[dict]) -> str:
+    """One sentence on the weights, seeds and data of the runs, instead of a column of repeats."""
+    def said(values: list[str]) -> str:
+        distinct = sorted(set(values))
+        return distinct[0] + " (every run)" if len(distinct) == 1 else ", ".join(distinct)
+
+    weights = said([str(r.get("weights") or "random init") for r in results])
+    seeds = said([str(r.get("seed")) for r in results])
+    kind = said(["real datasets" if r.get("real_data") else "embedded stand-ins" for r in results])
+    return (f"Weights: {weights}. Seeds: {seeds}. Data: {kind}; each notebook's page names its datasets and "
+            "their fingerprints. Time: from the notebook's setup to its last recorded value.")
 
 
 def write_page(results_dir: str | os.PathLike, stage: str | os.PathLike, profile: str) -> Path:
@@ -169,6 +183,31 @@ def write_page(results_dir: str | os.PathLike, stage: str | os.PathLike, profile
     if pairs:
         _figure(pairs, Path(stage) / FIGURE)
     return target
+
+
+def provenance(result: dict | None, seconds: float | None) -> str:
+    """The line a notebook's page opens with: what produced its outputs, read from its results file.
+
+    Args:
+        result: the notebook's results file, as `load` reads it; `None` when the run recorded none.
+        seconds: how long the whole notebook ran (papermill's duration in the executed copy), if known.
+
+    Returns:
+        One Markdown paragraph.
+    """
+    took = "" if seconds is None else f" · ran in {seconds:.0f} s"
+    if not result:
+        return f"**This page's run**: no results file was recorded{took}."
+    versions = result.get("versions") or {}
+    shown = " · ".join(f"{name} {versions[name]}" for name in ("python", "labkit", "keras", "tensorflow") if name in versions)
+    cpu = result.get("cpu") or {}
+    where = f" on {cpu.get('model', 'a CPU')} ({cpu.get('cores', '?')} cores)" if cpu else ""
+    commit = result.get("commit") or "outside a checkout"
+    commit = commit[:12] + ("+changes" if commit.endswith("+changes") else "") if result.get("commit") else commit
+    parts = [f"profile `{result.get('profile')}`", f"data {_data(result)}", f"weights {result.get('weights') or 'random init'}",
+             f"seed {result.get('seed')}", shown, f"commit {commit}"]
+    return (f"**This page's run**: {' · '.join(p for p in parts if p)}{took}{where} "
+            f"(from its results file, `{result.get('profile')}/results/{result['job']}.json`).")
 
 
 def _figure(pairs: list[tuple[str, float, float]], path: Path) -> None:

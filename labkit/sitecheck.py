@@ -36,7 +36,7 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--window-size=1280,900",
 )
-SCREENSHOTS = {"home": "index.html", "results": "book/results.html"}
+SCREENSHOTS = {"home": "index.html", "results": "book/glance.html"}  # results: "Results at a glance"
 
 
 @dataclass

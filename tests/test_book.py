@@ -127,6 +127,7 @@ def test_build_publishes_the_executed_notebooks(checkout: Path, tmp_path: Path):
     page = (site / "notebooks" / "00_data_tour.html").read_text(encoding="utf-8")
     assert "00_data_tour · executed" in page
     assert OUTPUT_TEXT in page
+    assert "This page’s run" in page or "This page's run" in page  # its provenance line, from its (absent) results file
     figures = re.findall(r'<img [^>]*src="\.\./_images/([^"]+\.png)"', page)
     assert figures, "the figure's <img> is missing from the data tour page"
     assert (site / "_images" / figures[0]).read_bytes().startswith(b"\x89PNG")

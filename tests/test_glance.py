@@ -32,16 +32,15 @@ def test_the_page_sets_each_run_beside_its_seed_figure_and_lists_the_verdicts(tm
     text = page.read_text()
     assert page == tmp_path / "stage" / "book" / "glance.md"
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| [")}
-    assert list(rows) == ["[01_cnn_vs_autokeras](../notebooks/01_cnn_vs_autokeras.ipynb)",
-                          "[07_transfer_learning-mobilenet_v2](../notebooks/07_transfer_learning-mobilenet_v2.ipynb)",
-                          "[11_augmentation_ablation](../notebooks/11_augmentation_ablation.ipynb)",
-                          "[12_feature_maps](../notebooks/12_feature_maps.ipynb)"]
-    first = rows["[01_cnn_vs_autokeras](../notebooks/01_cnn_vs_autokeras.ipynb)"]
-    assert "| 0.9012 |" in first and f"| {reference.HAND_BUILT_CNN['test_accuracy']:.4f} |" in first
-    assert "garments (embedded) · lab · 3" in first and "| 61 s |" in first
-    assert "random init · 3" in rows["[12_feature_maps](../notebooks/12_feature_maps.ipynb)"]
-    assert "| 07_transfer_learning-mobilenet_v2 | lab weights minus random init | +20.00 | 5.00 | 0.004 | **a real difference** |" in text
-    assert "| 11_augmentation_ablation | zoom minus none |" in text and "none minus" not in text
+    assert list(rows) == ["[01 cnn vs autokeras](../notebooks/01_cnn_vs_autokeras.ipynb)",
+                          "[07 transfer learning-mobilenet v2](../notebooks/07_transfer_learning-mobilenet_v2.ipynb)",
+                          "[11 augmentation ablation](../notebooks/11_augmentation_ablation.ipynb)",
+                          "[12 feature maps](../notebooks/12_feature_maps.ipynb)"]
+    first = rows["[01 cnn vs autokeras](../notebooks/01_cnn_vs_autokeras.ipynb)"]
+    assert first.endswith(f"| cnn test accuracy | 0.9012 | {reference.HAND_BUILT_CNN['test_accuracy']:.4f} (Fashion-MNIST) | 61 s |")
+    assert "Weights: lab, random init. Seeds: 3 (every run). Data: embedded stand-ins (every run)" in text
+    assert "| 07 transfer learning-mobilenet v2 | lab weights minus random init | +20.00 ± 5.00 | 0.004 | **a real difference** |" in text
+    assert "| 11 augmentation ablation | zoom minus none | -1.00 | 0.8 | within the noise |" in text and "none minus" not in text
     figure = tmp_path / "stage" / "book" / "glance.png"
     assert "](glance.png)" in text and figure.read_bytes().startswith(b"\x89PNG")
 
@@ -50,3 +49,16 @@ def test_a_run_with_no_results_says_so_and_draws_no_figure(tmp_path):
     page = glance.write_page(tmp_path / "nothing", tmp_path / "stage", "smoke")
     assert "No notebook has recorded results under this profile yet" in page.read_text()
     assert not (tmp_path / "stage" / "book" / "glance.png").exists()
+
+
+def test_each_page_says_what_produced_it_from_its_results_file(tmp_path):
+    results = tmp_path / "results"
+    _result(results, "13_evaluation", "test_accuracy", {"test_accuracy": 0.5}, commit="0123456789abcdef0123",
+            versions={"python": "3.11.7", "keras": "3.15.1", "tensorflow": "2.21.0"},
+            cpu={"model": "Intel(R) Xeon(R) Processor", "cores": 2})
+    [result] = glance.load(results)
+    line = glance.provenance(result, 12.6)
+    assert line.startswith("**This page's run**: profile `offline` · data garments (embedded) · weights lab · seed 3")
+    assert "python 3.11.7 · keras 3.15.1 · tensorflow 2.21.0" in line and "commit 0123456789ab" in line
+    assert "ran in 13 s on Intel(R) Xeon(R) Processor (2 cores)" in line and "offline/results/13_evaluation.json" in line
+    assert glance.provenance(None, None) == "**This page's run**: no results file was recorded."

@@ -63,7 +63,7 @@ def test_every_page_loads_cleanly_and_search_finds_the_data_tour(site: Path):
 
     assert not report.problems, "\n".join(report.problems)
     pages = set(report.pages)
-    assert {"book/intro.html", "book/results.html", "search.html", "notebooks/00_data_tour.html"} <= pages
+    assert {"book/intro.html", "book/glance.html", "search.html", "notebooks/00_data_tour.html"} <= pages
     assert len([p for p in pages if p.startswith("notebooks/")]) >= len(book.listed_notebooks(REPO / "_toc.yml"))
     # the only resource of another host is the Colab badge, which a reader online sees
     assert all(entry.endswith("colab.research.google.com/assets/colab-badge.svg") for entry in report.external), report.external
@@ -83,7 +83,7 @@ def test_the_check_reports_what_a_reader_would_meet(tmp_path: Path):
     (site / "notebooks").mkdir()
     page = '<html><head><link rel="icon" href="data:,"></head><body><h1>Page</h1>{img}<a href="{link}">link</a>{script}</body></html>'
     (site / "index.html").write_text(page.format(img='<img src="missing.png">', link="gone.html", script=""))
-    (site / "book" / "results.html").write_text(page.format(img="", link="../index.html",
+    (site / "book" / "glance.html").write_text(page.format(img="", link="../index.html",
                                                             script="<script>throw new Error('boom')</script>"))
     (site / "notebooks" / "00_tour.html").write_text(page.format(img="", link="#top", script=""))
     (site / "search.html").write_text('<div id="search-results"><p>Your search did not match any documents.</p></div>')
@@ -94,7 +94,7 @@ def test_the_check_reports_what_a_reader_would_meet(tmp_path: Path):
     text = "\n".join(report.problems)
     assert "index.html: image /missing.png has no natural size" in text
     assert "index.html: link to /gone.html leads to no file of the site" in text
-    assert "book/results.html: console error:" in text and "boom" in text
+    assert "book/glance.html: console error:" in text and "boom" in text
     assert "search.html: no hit for 'anything'" in text
     assert not any(line.startswith("notebooks/00_tour.html") for line in report.problems)
 
