@@ -186,11 +186,11 @@ def test_an_interrupted_grader_whose_close_hangs_exits_all_the_same(tmp_path):
     """Ctrl-C starts a watch: should closing the cluster hang (it did in CI under load), the grader kills what
     it started and exits with 130 after the grace period, saying how many submissions it graded."""
     script = (
-        "import signal, subprocess, sys, time\n"
+        "import signal, subprocess, sys, threading, time\n"
         "from pathlib import Path\n"
         "from labkit.grading import cli\n"
         "cli.INTERRUPT_GRACE = 1.0\n"
-        "signal.signal(signal.SIGINT, cli._on_interrupt(Path(sys.argv[1])))\n"
+        "signal.signal(signal.SIGINT, cli._on_interrupt(Path(sys.argv[1]), threading.Event()))\n"
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
         "Path(sys.argv[2]).write_text(str(child.pid))\n"
         "try:\n"
@@ -211,3 +211,29 @@ def test_an_interrupted_grader_whose_close_hangs_exits_all_the_same(tmp_path):
     assert "interrupted: 0 submission(s) graded" in err and "had not closed 1 s after Ctrl-C" in err
     time.sleep(0.2)
     assert not alive(child), "the watch kills what the grader started"
+
+
+def test_an_interrupted_grader_whose_close_ends_in_time_leaves_its_caller_alive(tmp_path):
+    """Once the grade has returned after Ctrl-C, the watch exits nothing: a caller that goes on living (a
+    notebook that called the grader) is not ended by it when the grace period is over."""
+    script = (
+        "import signal, sys, threading, time\n"
+        "from pathlib import Path\n"
+        "from labkit.grading import cli\n"
+        "cli.INTERRUPT_GRACE = 1.0\n"
+        "closed = threading.Event()\n"
+        "signal.signal(signal.SIGINT, cli._on_interrupt(Path(sys.argv[1]), closed))\n"
+        "try:\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(300)\n"
+        "except KeyboardInterrupt:\n"
+        "    closed.set()  # the cluster closed\n"
+        "time.sleep(3)  # past the grace period\n"
+        "print('still alive', flush=True)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "graded")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "ready"
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and "still alive" in out, err

@@ -90,13 +90,15 @@ def run(args) -> int:
           + (f" ({already} already graded by an earlier run)" if already else ""), flush=True)
     started = time.perf_counter()
     watching = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, _on_interrupt(out)) if watching else None
+    closed = threading.Event()  # set once grade() has returned or raised: the watch then exits nothing
+    previous = signal.signal(signal.SIGINT, _on_interrupt(out, closed)) if watching else None
     try:
         records = batch.grade(jobs, out, workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
     except KeyboardInterrupt:
         print(_interrupted(out), file=sys.stderr)
         return 130
     finally:
+        closed.set()
         if watching:
             signal.signal(signal.SIGINT, previous)
     totals = [report.total(r) for r in records]
@@ -115,24 +117,26 @@ def _interrupted(out: Path) -> str:
     return f"\ninterrupted: {finished} submission(s) graded; run the same command again to grade the rest"
 
 
-def _on_interrupt(out: Path):
+def _on_interrupt(out: Path, closed: threading.Event):
     """The grader's Ctrl-C: raises KeyboardInterrupt, so that the cluster closes and kills what it started, and
     starts a watch that ends the process `INTERRUPT_GRACE` seconds later should that close hang (it did in CI,
-    past 120 s, under load): the watch kills the workers and kernels left and exits with status 130. Each
+    past 120 s, under load): the watch kills the workers and kernels left and exits with status 130, unless
+    `closed` is set first (the grade returned: a caller that goes on living, a notebook, is not ended). Each
     submission's record is written whole as soon as it is graded, so an exit at any moment loses no grade."""
 
     def handler(signum, frame):
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C interrupts the close itself
-        threading.Thread(target=_exit_after_grace, args=(out,), name="labkit-interrupt", daemon=True).start()
+        threading.Thread(target=_exit_after_grace, args=(out, closed), name="labkit-interrupt", daemon=True).start()
         raise KeyboardInterrupt
 
     return handler
 
 
-def _exit_after_grace(out: Path) -> None:
+def _exit_after_grace(out: Path, closed: threading.Event) -> None:
     from labkit.grading import batch
 
-    time.sleep(INTERRUPT_GRACE)
+    if closed.wait(INTERRUPT_GRACE):
+        return
     batch.kill_descendants()
     print(_interrupted(out) + f" (the cluster had not closed {INTERRUPT_GRACE:g} s after Ctrl-C)", file=sys.stderr, flush=True)
     os._exit(130)
