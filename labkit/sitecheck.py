@@ -95,7 +95,7 @@ def check(site: str | os.PathLike, *, search_word: str, notebook_page: str, scre
                        if not any(part.startswith("_") for part in p.relative_to(site).parts))
         for page in pages:
             report.pages.append(page)
-            problems, external = _check_page(driver, origin, site, page)
+            problems, external = _check_page(driver, origin, site, page, timeout)
             report.problems.extend(problems)
             report.external.extend(external)
         for name, page in {**SCREENSHOTS, "notebook": notebook_page}.items():
@@ -112,10 +112,10 @@ def check(site: str | os.PathLike, *, search_word: str, notebook_page: str, scre
     return report
 
 
-def _check_page(driver, origin: str, site: Path, page: str) -> tuple[list[str], list[str]]:
+def _check_page(driver, origin: str, site: Path, page: str, timeout: float) -> tuple[list[str], list[str]]:
     """The page's problems, and the resources of other hosts it could not load (no network here)."""
     driver.get(f"{origin}/{page}")
-    _wait_loaded(driver, 30.0)
+    _wait_loaded(driver, timeout)
     time.sleep(0.2)  # scripts that run on load (the theme's, MathJax's) log their errors by now
     problems, external = [], []
     for entry in driver.get_log("browser"):
