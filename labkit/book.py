@@ -95,7 +95,7 @@ def build(
             shutil.rmtree(folder)
     _stage(root, executed_dir, stems, stage)
     _list_variant_pages(stage / "_toc.yml", pages)
-    glance.write_page(run_dir / "results", stage, name)  # "Results at a glance", from this run's results files
+    glance.write_page(run_dir / "results", stage, name, set(stems))  # "Results at a glance", from the results files
 
     log_path = run_dir / LOG_NAME
     _run_jupyter_book(stage, log_path, strict=strict)

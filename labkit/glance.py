@@ -97,12 +97,14 @@ def _verdicts(job: str, values, trail: str = "") -> list[tuple[str, str, dict | 
     return found
 
 
-def page(results: list[dict], profile: str) -> tuple[str, list[tuple[str, float, float]]]:
+def page(results: list[dict], profile: str, pages: set[str] | None = None) -> tuple[str, list[tuple[str, float, float]]]:
     """The page's Markdown, and the (job, this run, seed) pairs of accuracies for its figure.
 
     Args:
         results: what `load` returned.
         profile: the profile the book was built from.
+        pages: the notebooks the book has a page for; a result of any other (a notebook run but not in the
+            table of contents) is listed without a link, which the strict build would refuse. `None`: all.
 
     Returns:
         The Markdown text and the figure's pairs (empty when no run is comparable with a seed).
@@ -125,7 +127,9 @@ def page(results: list[dict], profile: str) -> tuple[str, list[tuple[str, float,
             pairs.append((job, value, seed_value))
         seconds = result.get("wall_seconds")
         seed = "—" if seed_value is None else f"{_number(seed_value)} ({seed_data})"
-        lines.append(f"| [{job.replace('_', ' ')}](../notebooks/{job}.ipynb) | {str(name).replace('_', ' ')} | "
+        title = job.replace("_", " ")
+        linked = f"[{title}](../notebooks/{job}.ipynb)" if pages is None or job in pages else title
+        lines.append(f"| {linked} | {str(name).replace('_', ' ')} | "
                      f"{_number(value)} | {seed} | {'—' if seconds is None else f'{seconds:.0f} s'} |")
     if pairs:
         lines += ["", "![This run's accuracies beside the seed reports'](glance.png)", ""]
@@ -165,18 +169,20 @@ def _common(results: list[dict]) -> str:
             "their fingerprints. Time: from the notebook's setup to its last recorded value.")
 
 
-def write_page(results_dir: str | os.PathLike, stage: str | os.PathLike, profile: str) -> Path:
+def write_page(results_dir: str | os.PathLike, stage: str | os.PathLike, profile: str,
+               pages: set[str] | None = None) -> Path:
     """Writes the page (and its figure) into a staged book.
 
     Args:
         results_dir: the run's results folder.
         stage: the staged book's root.
         profile: the profile the book is built from.
+        pages: the notebooks the book has a page for (see `page`).
 
     Returns:
         The page's path.
     """
-    text, pairs = page(load(results_dir), profile)
+    text, pairs = page(load(results_dir), profile, pages)
     target = Path(stage) / PAGE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")

@@ -116,6 +116,9 @@ def test_build_publishes_the_executed_notebooks(checkout: Path, tmp_path: Path):
     for stem in book.listed_notebooks(checkout / "_toc.yml"):  # later notebooks too, once listed
         _executed_notebook(executed / f"{stem}.ipynb", f"{stem} · executed")
     sources_before = _snapshot(checkout / "notebooks")
+    results = build_dir / PROFILE / "results"  # the results file of a notebook the book has no page for
+    results.mkdir(parents=True)
+    (results / "99_removed.json").write_text('{"profile": "offline", "headline": "score", "values": {"score": 0.5}}')
     stale = build_dir / PROFILE / "site" / "notebooks" / "99_removed.html"
     stale.parent.mkdir(parents=True)
     stale.write_text("<p>from an earlier build</p>")
@@ -134,7 +137,7 @@ def test_build_publishes_the_executed_notebooks(checkout: Path, tmp_path: Path):
     for chapter in ("intro", "running", "datasets"):
         assert (site / "book" / f"{chapter}.html").is_file(), chapter
     glance = (site / "book" / "glance.html").read_text(encoding="utf-8")  # written from this run's (no) results
-    assert "Results at a glance" in glance and "No notebook has recorded results under this profile yet" in glance
+    assert "Results at a glance" in glance and "99 removed" in glance and "99_removed.html" not in glance
     assert "colab.research.google.com/github/cnn-course-lab/cnn-lab/blob/main/notebooks/00_data_tour.ipynb" in page
     assert not stale.exists(), "a page of an earlier build survived"
     assert _snapshot(checkout / "notebooks") == sources_before

@@ -62,3 +62,13 @@ def test_each_page_says_what_produced_it_from_its_results_file(tmp_path):
     assert "python 3.11.7 · keras 3.15.1 · tensorflow 2.21.0" in line and "commit 0123456789ab" in line
     assert "ran in 13 s on Intel(R) Xeon(R) Processor (2 cores)" in line and "offline/results/13_evaluation.json" in line
     assert glance.provenance(None, None) == "**This page's run**: no results file was recorded."
+
+
+def test_a_result_without_a_page_is_listed_without_a_link(tmp_path):
+    """A notebook run but not in the table of contents: a link to it would fail the strict build."""
+    results = tmp_path / "results"
+    _result(results, "13_evaluation", "test_accuracy", {"test_accuracy": 0.5})
+    _result(results, "99_my_own", "score", {"score": 0.7})
+    text = glance.write_page(results, tmp_path / "stage", "offline", pages={"13_evaluation"}).read_text()
+    assert "| [13 evaluation](../notebooks/13_evaluation.ipynb) |" in text
+    assert "| 99 my own | score | 0.7000 |" in text and "99_my_own.ipynb" not in text

@@ -103,3 +103,24 @@ def test_a_site_that_was_not_built_is_refused_in_one_line(tmp_path: Path):
     with pytest.raises(LabkitError, match=r"^site='.*' holds no index.html: build it first") as raised:
         sitecheck.check(tmp_path, search_word="x", notebook_page="index.html", screenshots=tmp_path / "s")
     assert "\n" not in str(raised.value)
+
+
+def test_a_missing_browser_or_page_is_refused_in_one_line(tmp_path, monkeypatch):
+    (tmp_path / "index.html").write_text("<html></html>")
+    monkeypatch.setattr(sitecheck, "browser_paths", lambda: None)
+    with pytest.raises(LabkitError, match=r"^chromium and chromedriver were not found: install Debian's"):
+        sitecheck.check(tmp_path, search_word="x", notebook_page="index.html", screenshots=tmp_path / "s")
+    monkeypatch.setattr(sitecheck, "browser_paths", lambda: ("/usr/bin/chromium", "/usr/bin/chromedriver"))
+    with pytest.raises(LabkitError, match=r"^notebook_page='notebooks/nope.html' is not a page of "):
+        sitecheck.check(tmp_path, search_word="x", notebook_page="notebooks/nope.html", screenshots=tmp_path / "s")
+    assert not (tmp_path / "s").exists(), "nothing is written before the arguments are checked"
+
+
+@pytest.mark.slow
+def test_the_command_line_builds_checks_and_says_so(site: Path, capsys):
+    from labkit.__main__ import main
+
+    assert main(["book", "--profile", "smoke", "--build-dir", str(site.parent.parent), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "site checked in Chromium:" in out and ", 0 problem(s)," in out
+    assert sorted(p.name for p in (site.parent / "screenshots").iterdir()) == ["home.png", "notebook.png", "results.png"]
