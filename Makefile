@@ -7,7 +7,7 @@ PROFILE ?= offline
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.labkit-installed
 
-.PHONY: lab run book test clean
+.PHONY: lab run book test rehearse clean
 
 # Execute every notebook on the embedded offline data, then build the site from the executed copies.
 # A second `make lab` runs only the notebooks that changed (source, parameters, the labkit code they
@@ -25,6 +25,11 @@ book: $(STAMP)
 TEST_JOBS ?= 2
 test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_JOBS) --dist loadscope --nbval-lax tests notebooks
+
+# The full profile's code paths (downloads with checksums, the real formats, traced fits, grid sweeps) on
+# every notebook, against a local mirror of its datasets on 127.0.0.1: CI runs it after the tests.
+rehearse: $(STAMP)
+	$(PY) -m labkit rehearse $(if $(JOBS),--jobs $(JOBS))
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

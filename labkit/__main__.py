@@ -1,4 +1,4 @@
-"""Command line: `python -m labkit run ...`, `python -m labkit book ...` and `python -m labkit grade ...`."""
+"""Command line: `python -m labkit run ...`, `book ...`, `rehearse ...` and `grade ...`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--check", action="store_true",
                       help="then open every page in headless Chromium (Debian's chromium, chromium-driver; selenium): "
                            "console errors, images, internal links, search; screenshots to <build>/<profile>/screenshots")
+    rehearse = commands.add_parser("rehearse", help="run the notebooks on the full profile's code paths against a "
+                                   "local mirror of its datasets (CI: no network)")
+    rehearse.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="as for run; default: all")
+    rehearse.add_argument("--jobs", type=int, help=f"notebooks run side by side (default {DEFAULT_JOBS})")
+    rehearse.add_argument("--build-dir", help="default: $LABKIT_BUILD_DIR, then build/ of the checkout")
     grading.add_parser(commands)
     return parser
 
@@ -63,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "grade":
             return grading.run(args)
+        if args.command == "rehearse":
+            return _rehearse(args)
         return _book(args)
     except ParameterError as exc:
         parser.exit(2, f"{parser.prog} {args.command}: error: {_as_option(str(exc), args)}\n")
@@ -103,6 +110,30 @@ def _run(args) -> int:
     print(f"\nnotebooks: {ran - len(failed)} ok, {len(failed)} failed, {len(rows) - ran} skipped, "
           f"{time.perf_counter() - started:.1f} s in all")
     return 1 if failed else 0
+
+
+def _rehearse(args) -> int:
+    from labkit import rehearsal, runner
+
+    progress = runner.Progress()
+    started = time.perf_counter()
+    print(f"rehearsing the full profile on a local mirror (profile {rehearsal.PROFILE!r}; tiny lab weights "
+          "stand in for ImageNet's, which cannot be downloaded without a network)", flush=True)
+
+    def on_result(r):
+        progress.line(f"  {r.status:<7} {r.notebook} ({r.seconds:.1f} s)" + (f": {r.error} (log: {r.log})" if r.error else ""))
+
+    rows, downloads = rehearsal.rehearse(args.notebooks, jobs=args.jobs, build_dir=args.build_dir, on_result=on_result)
+    print()
+    print(runner.format_table(rows))
+    failed = [r for r in rows if not r.ok]
+    fetched = [f"{name} x{count}" for name, count in downloads.items() if count]
+    print(f"\nrehearsal: {len(rows) - len(failed)} ok, {len(failed)} failed, {time.perf_counter() - started:.1f} s; "
+          f"downloaded from the mirror: {', '.join(fetched) or 'nothing'}")
+    twice = [name for name, count in downloads.items() if count > 1]
+    if twice:
+        print(f"rehearsal: downloaded more than once (the cache did not hold): {', '.join(twice)}")
+    return 1 if failed or twice else 0
 
 
 def _book(args) -> int:

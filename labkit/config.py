@@ -17,6 +17,7 @@ PROFILE_VARIABLE = "LABKIT_PROFILE"
 BUILD_DIR_VARIABLE = "LABKIT_BUILD_DIR"
 CACHE_DIR_VARIABLE = "LABKIT_DATA_DIR"
 VARIANT_VARIABLE = "LABKIT_VARIANT"  # set by the runner when it runs one variant of a notebook
+REGISTRY_VARIABLE = "LABKIT_REGISTRY"  # a mirror's registry file (`labkit.data.registry.active`)
 DEFAULT_PROFILE = "full"
 
 
@@ -56,8 +57,8 @@ class Profile:
     """Defaults shared by every notebook for one way of running the course.
 
     Attributes:
-        name: `smoke`, `offline` or `full`.
-        real_data: whether datasets are downloaded (`full`) or embedded.
+        name: `smoke`, `offline`, `full` or `rehearsal`.
+        real_data: whether datasets are downloaded (`full`, `rehearsal`) or embedded.
         weights: the default weights of `keras.applications` backbones: `"imagenet"` (downloaded by
             Keras), `"lab"` (pretrained by labkit on its own source task, cached) or `None` (random init).
         source_size: the lab source task (`labkit.data.source`): `(classes per family, images per
@@ -85,6 +86,9 @@ class Profile:
         learns: whether a notebook's default training is long enough to beat chance, so that it can
             check that it did: smoke's epoch on a few dozen images checks that the code runs, not
             what it teaches.
+        backbone_size: the side at which `keras.applications` backbones take the real data; `None`:
+            their native side (224, 299 for InceptionV3). The rehearsal takes the full profile's code
+            paths at a side that 2 CPU cores can afford.
     """
 
     name: str
@@ -105,6 +109,7 @@ class Profile:
     hyper: HyperScale = HyperScale()
     source_sizes: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
     learns: bool = True
+    backbone_size: int | None = None
 
     def source_size_for(self, backbone: str) -> tuple[int, int, int, int]:
         """The source task that `backbone`'s lab weights are pretrained on.
@@ -186,6 +191,29 @@ PROFILES: dict[str, Profile] = {
         sweep_validation="every epoch",
         repeat_seeds=(0, 1, 2, 3, 4),
         summary="the real datasets and ImageNet weights: Colab or a GPU",
+    ),
+    # CI's rehearsal of `full` (`labkit.rehearsal`): its code paths on a local mirror's small files at
+    # smoke's size; no ImageNet weights here, so smoke's tiny "lab" weights stand in for them.
+    "rehearsal": Profile(
+        name="rehearsal",
+        real_data=True,
+        weights="lab",
+        source_size=(2, 8, 32, 1),
+        fit_eagerly=False,
+        split_cap=(64, 32, 32),
+        epochs=1,
+        image_size=32,
+        cell_timeout=600,
+        trials=2,
+        search_seconds=120,
+        sweep_design="grid",
+        sweep_validation="every epoch",
+        repeat_seeds=(0, 1),
+        summary="the full profile's code paths on a local mirror's small files, tiny lab weights: CI's rehearsal",
+        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=False,
+                         max_epochs=2, factor=2, seeds=(0,), optimizer_trials=2, optimizer_epochs=2),
+        learns=False,
+        backbone_size=32,
     ),
 }
 
@@ -305,3 +333,17 @@ def resolve_variant(variant: str | None = None) -> str | None:
         The name, or `None`.
     """
     return variant if variant is not None else (os.environ.get(VARIANT_VARIABLE) or None)
+
+
+def resolve_registry_file(path: str | os.PathLike | None = None) -> Path | None:
+    """Resolves the file of a mirror's registry (`labkit.data.registry.active`).
+
+    Args:
+        path: the file; `None` takes `$LABKIT_REGISTRY`, then none (the real addresses).
+
+    Returns:
+        The absolute path, or `None`.
+    """
+    if path is None:
+        path = os.environ.get(REGISTRY_VARIABLE) or None
+    return None if path is None else Path(path).resolve()

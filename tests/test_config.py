@@ -35,11 +35,30 @@ def test_an_unknown_profile_in_the_environment_names_the_variable(monkeypatch):
         resolve_profile(None)
 
 
-def test_only_full_uses_real_data_and_imagenet_weights():
-    assert [p.name for p in PROFILES.values() if p.real_data or p.weights == "imagenet"] == ["full"]
+def test_only_full_uses_imagenet_weights_and_only_its_rehearsal_shares_its_real_data():
+    assert [p.name for p in PROFILES.values() if p.weights == "imagenet"] == ["full"]
+    assert [p.name for p in PROFILES.values() if p.real_data] == ["full", "rehearsal"]
+    full, rehearsal = PROFILES["full"], PROFILES["rehearsal"]
+    # the rehearsal takes the full profile's code paths: traced fits, grid sweeps validated every epoch, searches of trials
+    assert (rehearsal.fit_eagerly, rehearsal.sweep_design, rehearsal.sweep_validation, rehearsal.hyper.eager) == (
+        full.fit_eagerly, full.sweep_design, full.sweep_validation, full.hyper.eager)
+    assert rehearsal.trials > 1 and rehearsal.split_cap == PROFILES["smoke"].split_cap and rehearsal.weights == "lab"
     assert all(p.weights == "lab" for p in PROFILES.values() if not p.real_data)  # offline transfer is real transfer
     smoke, offline = PROFILES["smoke"], PROFILES["offline"]
     assert smoke.split_cap is not None and offline.split_cap is None
     assert smoke.epochs <= offline.epochs
     # notebooks check that they beat chance where the profile trains enough to (12's Grad-CAM CNN)
-    assert [p.name for p in PROFILES.values() if not p.learns] == ["smoke"]
+    assert [p.name for p in PROFILES.values() if not p.learns] == ["smoke", "rehearsal"]
+
+
+def test_the_books_table_of_profiles_says_what_each_profile_sets():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "book" / "intro.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().strip("`"): line for line in text.splitlines() if line.startswith("| `")}
+    assert sorted(rows) == sorted(PROFILES)
+    words = {"imagenet": "ImageNet", "lab": "lab-pretrained", None: "random init"}
+    for name, profile in PROFILES.items():
+        weights, defaults = (cell.strip() for cell in rows[name].split("|")[3:5])
+        assert weights.startswith(words[profile.weights]), (name, weights)
+        assert defaults.startswith(f"{profile.epochs} epoch") and f"{profile.image_size} px" in defaults, (name, defaults)

@@ -6,9 +6,9 @@ its classes and how its files are read (`labkit.data.readers`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-__all__ = ["REGISTRY", "RemoteDataset", "RemoteFile"]
+__all__ = ["REGISTRY", "RemoteDataset", "RemoteFile", "active"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,50 @@ REGISTRY: dict[str, RemoteDataset] = {
         format="class_folders",
     ),
 }
+
+
+def active(path=None) -> dict[str, RemoteDataset]:
+    """The registry in use: `REGISTRY`, with the files of the datasets a mirror serves replaced.
+
+    A mirror's registry is a JSON file, named by `path` or `$LABKIT_REGISTRY`, mapping a dataset's name
+    to its files, each `{"url": ..., "sha256": ..., "size": ...}` under the file's name in `REGISTRY`:
+    the same files in the same formats, served from elsewhere (CI's rehearsal, `labkit.rehearsal`,
+    serves small ones on 127.0.0.1). Every file of a dataset it names must be listed; the download
+    checks each against the sha256 given there.
+
+    Args:
+        path: the mirror's registry file; `None` takes `$LABKIT_REGISTRY`, then none.
+
+    Returns:
+        The datasets by name.
+
+    Raises:
+        ParameterError: the file cannot be read, or does not describe the registry's files.
+    """
+    import json
+
+    from labkit.config import REGISTRY_VARIABLE, resolve_registry_file
+    from labkit.errors import ParameterError
+
+    file = resolve_registry_file(path)
+    if file is None:
+        return REGISTRY
+    where = f"{REGISTRY_VARIABLE}={str(file)!r}" if path is None else f"path={str(file)!r}"
+    try:
+        mirror = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ParameterError(f"{where}: not a readable JSON registry ({getattr(error, 'strerror', None) or error})") from None
+    if not isinstance(mirror, dict) or not set(mirror) <= set(REGISTRY):
+        raise ParameterError(f"{where}: its keys must be datasets of the registry: {', '.join(sorted(REGISTRY))}")
+    datasets = dict(REGISTRY)
+    for name, files in mirror.items():
+        wanted = [f.name for f in REGISTRY[name].files]
+        if not isinstance(files, dict) or sorted(files) != sorted(wanted):
+            raise ParameterError(f"{where}: {name!r} must list exactly its files {', '.join(wanted)}")
+        try:
+            replaced = tuple(RemoteFile(n, str(files[n]["url"]), str(files[n]["sha256"]).lower(), int(files[n]["size"]))
+                             for n in wanted)
+        except (TypeError, KeyError, ValueError):
+            raise ParameterError(f"{where}: each file of {name!r} needs a url, a sha256 and a size") from None
+        datasets[name] = replace(REGISTRY[name], files=replaced)
+    return datasets

@@ -10,7 +10,7 @@ from labkit._io import atomic_write
 from labkit.data.download import fetch
 from labkit.data.pipeline import resize
 from labkit.data.readers import read_class_folders, read_idx
-from labkit.data.registry import REGISTRY, RemoteDataset
+from labkit.data.registry import RemoteDataset, active
 from labkit.errors import DataError, ParameterError, bad_choice, check_image_size
 
 __all__ = ["load"]
@@ -34,14 +34,15 @@ def load(
             (Fashion-MNIST only: the flowers photos differ in size, so they need one).
         timeout: seconds to wait for the server to connect or send data.
         progress: show a progress bar while downloading.
-        registry: the datasets to choose from; None means `REGISTRY`.
+        registry: the datasets to choose from; None means `registry.active()`: `REGISTRY`, or a
+            mirror's where `$LABKIT_REGISTRY` names one.
 
     Returns:
         `(splits, class_names)`: `splits["train"]` (and `splits["test"]` when the dataset has an
         official test set) is `(x, y)`, uint8 images of shape (N, height, width, C) with C=1
         for grayscale and 3 for colour, and int64 labels indexing `class_names`.
     """
-    registry = REGISTRY if registry is None else registry
+    registry = active() if registry is None else registry
     if name not in registry:
         raise bad_choice("name", name, sorted(registry))
     dataset = registry[name]

@@ -97,13 +97,15 @@ def input_size(name: str, profile=None) -> int:
         profile: the profile; `None` takes the one `labkit.setup` chose.
 
     Returns:
-        The backbone's native side with the real data (224, 299 for InceptionV3); otherwise the
-        side of the lab source task, at least `min_input_size(name)`.
+        The backbone's native side with the real data (224, 299 for InceptionV3), or the profile's
+        `backbone_size`; otherwise the side of the lab source task; at least `min_input_size(name)`.
     """
     from labkit.session import active_profile
 
     app, profile = application(name), active_profile(profile)
-    return app.native_size if profile.real_data else max(profile.source_size_for(name)[2], app.min_size)
+    if profile.real_data:
+        return max(profile.backbone_size, app.min_size) if profile.backbone_size else app.native_size
+    return max(profile.source_size_for(name)[2], app.min_size)
 
 
 def target(name: str, *, profile=None, image_size: int | None = None):
