@@ -56,6 +56,8 @@ def main() -> int:
                                  screenshots=run_dir / "screenshots")
         print(f"sitecheck: {len(report.pages)} pages, {len(report.problems)} problem(s) in "
               f"{time.perf_counter() - started:.1f} s")
+        for line in report.problems:
+            print(f"  problem: {line}")
     return 0 if median <= BUDGET else 1
 
 
