@@ -111,9 +111,14 @@ def write_mirror(folder: str | os.PathLike) -> dict[str, dict[str, Path]]:
     return written
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the standard library's name)
+class _Counting(SimpleHTTPRequestHandler):
+    """Counts each request's path once (whatever its answer) and prints no line per request."""
+
+    def log_request(self, code="-", size="-") -> None:
         self.server.asked[self.path.lstrip("/")] += 1
+
+    def log_message(self, *args) -> None:
+        pass
 
 
 @contextlib.contextmanager
@@ -128,7 +133,7 @@ def serve(folder: str | os.PathLike) -> Iterator[tuple[Path, Counter]]:
         address, sha256 and size; and how many times each path was asked for, filled as it is served.
     """
     folder = Path(folder).resolve()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Counting, directory=str(folder)))
     server.asked = Counter()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     registry = {
