@@ -8,7 +8,7 @@ then ``DEFAULT_PROFILE`` (what a learner on Colab wants: the real data and weigh
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from labkit.errors import bad_choice
@@ -192,30 +192,16 @@ PROFILES: dict[str, Profile] = {
         repeat_seeds=(0, 1, 2, 3, 4),
         summary="the real datasets and ImageNet weights: Colab or a GPU",
     ),
-    # CI's rehearsal of `full` (`labkit.rehearsal`): its code paths on a local mirror's small files at
-    # smoke's size; no ImageNet weights here, so smoke's tiny "lab" weights stand in for them.
-    "rehearsal": Profile(
-        name="rehearsal",
-        real_data=True,
-        weights="lab",
-        source_size=(2, 8, 32, 1),
-        fit_eagerly=False,
-        split_cap=(64, 32, 32),
-        epochs=1,
-        image_size=32,
-        cell_timeout=600,
-        trials=2,
-        search_seconds=120,
-        sweep_design="grid",
-        sweep_validation="every epoch",
-        repeat_seeds=(0, 1),
-        summary="the full profile's code paths on a local mirror's small files, tiny lab weights: CI's rehearsal",
-        hyper=HyperScale(image_size=16, split_cap=(32, 16, 16), width=2, depth_divisor=12, eager=False,
-                         max_epochs=2, factor=2, seeds=(0,), optimizer_trials=2, optimizer_epochs=2),
-        learns=False,
-        backbone_size=32,
-    ),
 }
+# CI's rehearsal of `full` (`labkit.rehearsal`): smoke's sizes on a local mirror's small files, with full's code
+# paths (real data, traced fits, grid sweeps validated every epoch, searches of several trials); no ImageNet
+# weights without a network, so smoke's tiny "lab" weights stand in for them.
+PROFILES["rehearsal"] = replace(
+    PROFILES["smoke"], name="rehearsal", real_data=True, fit_eagerly=False, trials=2, backbone_size=32,
+    sweep_design=PROFILES["full"].sweep_design, sweep_validation=PROFILES["full"].sweep_validation,
+    hyper=replace(PROFILES["smoke"].hyper, eager=PROFILES["full"].hyper.eager, max_epochs=2),
+    summary="the full profile's code paths on a local mirror's small files, tiny lab weights: CI's rehearsal",
+)
 
 
 def quiet_backend_logs() -> None:
