@@ -123,7 +123,14 @@ def _rehearse(args) -> int:
     def on_result(r):
         progress.line(f"  {r.status:<7} {r.notebook} ({r.seconds:.1f} s)" + (f": {r.error} (log: {r.log})" if r.error else ""))
 
-    rows, downloads = rehearsal.rehearse(args.notebooks, jobs=args.jobs, build_dir=args.build_dir, on_result=on_result)
+    try:
+        rows, downloads = rehearsal.rehearse(args.notebooks, jobs=args.jobs, build_dir=args.build_dir,
+                                             on_result=on_result, progress=progress)
+    except runner.Interrupted as stop:
+        if stop.results:
+            print("\n" + runner.format_table(stop.results))
+        print(f"rehearsal {stop}", file=sys.stderr)
+        return 128 + stop.signum
     print()
     print(runner.format_table(rows))
     failed = [r for r in rows if not r.ok]

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit.config import REGISTRY_VARIABLE, CACHE_DIR_VARIABLE, resolve_build_dir
+from labkit.config import CACHE_DIR_VARIABLE, REGISTRY_VARIABLE
 from labkit.data.registry import REGISTRY
 
 __all__ = ["PROFILE", "write_mirror", "serve", "rehearse"]
@@ -154,7 +154,7 @@ def serve(folder: str | os.PathLike) -> Iterator[tuple[Path, Counter]]:
         server.server_close()
 
 
-def rehearse(notebooks=(), *, jobs: int | None = None, build_dir=None, on_result=None):
+def rehearse(notebooks=(), *, jobs: int | None = None, build_dir=None, on_result=None, progress=None):
     """Runs notebooks on the `rehearsal` profile against a local mirror, from an empty download cache.
 
     Args:
@@ -163,20 +163,26 @@ def rehearse(notebooks=(), *, jobs: int | None = None, build_dir=None, on_result
         build_dir: the build folder; `None` as for `labkit.runner.run`. The mirror and the download
             cache go to `<build>/rehearsal/mirror` and `<build>/rehearsal/data`, both written afresh.
         on_result: called with each `RunResult` as soon as its notebook ends.
+        progress: the runner's console display (`labkit.runner.Progress`); `None` shows nothing.
 
     Returns:
         `(results, downloads)`: the runner's `RunResult`s, and how many times each of the mirror's files
         was downloaded.
+
+    Raises:
+        ParameterError: a bad argument, said in one line before anything is written.
+        Interrupted: SIGINT or SIGTERM stopped the run (`labkit.runner.Interrupted`).
     """
     from labkit import runner
 
-    root = resolve_build_dir(build_dir) / PROFILE
+    checked = runner.plan(notebooks, profile=PROFILE, jobs=jobs, build_dir=build_dir)
+    root = checked.run_dir
     mirror, cache = root / "mirror", root / "data"
     for folder in (mirror, cache):
         shutil.rmtree(folder, ignore_errors=True)
     write_mirror(mirror)
     with serve(mirror) as (registry, asked), _environment({REGISTRY_VARIABLE: str(registry), CACHE_DIR_VARIABLE: str(cache)}):
-        rows = runner.run(notebooks, profile=PROFILE, jobs=jobs, build_dir=build_dir, on_result=on_result)
+        rows = runner.execute(checked, force=True, on_result=on_result, progress=progress)
     files = {f"{d}/{f.name}": asked.get(f"{d}/{f.name}", 0) for d in REGISTRY for f in REGISTRY[d].files}
     return rows, files
 

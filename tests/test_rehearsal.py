@@ -102,3 +102,34 @@ def test_the_command_line_rehearses_a_notebook_from_an_empty_cache(tmp_path):
     assert done.stdout.count(" x1") == 5  # every file downloaded, once
     result = json.loads((tmp_path / "rehearsal" / "results" / "00_data_tour.json").read_text())
     assert result["profile"] == "rehearsal" and result["real_data"] is True
+
+
+@pytest.mark.parametrize(
+    "arguments, named",
+    [(["--jobs", "0"], "--jobs=0"), (["no_such_notebook"], "no_such_notebook")],
+)
+def test_a_bad_argument_is_refused_in_one_line_before_the_mirror_is_written(tmp_path, arguments, named):
+    done = subprocess.run([sys.executable, "-m", "labkit", "rehearse", *arguments, "--build-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m labkit rehearse: error:") and named in lines[0]
+    assert not (tmp_path / "rehearsal" / "mirror").exists() and not (tmp_path / "rehearsal" / "data").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_rehearsal_with_130_and_one_line(tmp_path):
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "labkit", "rehearse", "00_data_tour", "--build-dir", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "rehearsal" / "mirror" / "registry.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the notebook's kernel is starting
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, out + err
+    assert "interrupted by SIGINT" in err and "Traceback" not in err
+    assert "rehearsal: 1 ok" not in out  # stopped, not finished
