@@ -190,3 +190,27 @@ def test_taps_seeds_of_a_variant_share_one_compiled_model_and_keep_their_own_num
         return runs.set_index("seed")[["val_accuracy", "test_accuracy"]]
 
     assert scores((0, 1)).loc[[1]].equals(scores((1,)))  # seed 1 on seed 0's compiled model, or on its own
+
+
+def test_taps_check_each_frozen_prefix_once_per_cached_entry_and_another_backbones_again(base, monkeypatch):
+    ds = tiny_dataset(np.random.default_rng(2))
+    cache = taps.tap(surgery.attach_head(base, ds.num_classes, seed=0), ds, ["conv5_block2_out"])
+    checked, check = [], features.check_attached
+    monkeypatch.setattr(features, "check_attached", lambda model, parts, *a, **k: checked.append(parts.cut) or check(model, parts, *a, **k))
+
+    def last_block(backbone):
+        return lambda seed: surgery.freeze(surgery.attach_head(backbone, ds.num_classes, seed=seed), except_blocks=["conv5_block3"])
+
+    same_prefix = {"last block": taps.Variant(last_block(base)), "at 0.01": taps.Variant(last_block(base), learning_rate=0.01),
+                   "8 images": taps.Variant(last_block(base), train_images=8)}
+    taps.repeat(same_prefix, ds, cache, seeds=(0, 1), restore=[base], epochs=1, eagerly=True)
+    taps.repeat({"again": taps.Variant(last_block(base))}, ds, cache, seeds=(0,), restore=[base], epochs=1, eagerly=True)
+    assert checked == ["resnet50/conv5_block2_out"]  # one prefix on one cached entry: one forward pass through it
+    fresh = taps.tap(surgery.attach_head(base, ds.num_classes, seed=0), ds, ["conv5_block2_out"])
+    taps.repeat({"fresh cache": taps.Variant(last_block(base))}, ds, fresh, seeds=(0,), restore=[base], epochs=1, eagerly=True)
+    assert len(checked) == 2
+    keras.utils.set_random_seed(1)
+    other = transfer.backbone("resnet50", input_shape=(32, 32, 3), weights=None)  # other weights, the same layer names
+    taps.repeat({"other backbone": taps.Variant(last_block(other))}, ds, fresh, seeds=(0,), restore=[other], epochs=1,
+                eagerly=True)
+    assert len(checked) == 3  # another backbone's prefix on the same features is checked again

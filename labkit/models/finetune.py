@@ -13,7 +13,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from labkit import compiled, train
+from labkit import compiled, evaluation, train
 from labkit.errors import ParameterError
 from labkit.models import features, transfer
 from labkit.models.inspect import parameter_counts
@@ -52,6 +52,16 @@ def _compile(model, learning_rate: float, eagerly: bool):
     train.compile_classifier(model, optimizer_name="adam", learning_rate=learning_rate)
     model.run_eagerly = eagerly
     return model
+
+
+def _accuracy(model, dataset, split: str, *, cached: bool) -> float:
+    """The model's accuracy on one split. A head on cached features is scored by calling it on them:
+    the same labels as `model.evaluate`'s accuracy without building an input pipeline, which costs
+    more than the head itself (a dense head on 32 pooled feature vectors, AMD EPYC: 70 ms against 1.5 ms)."""
+    if not cached:
+        return train.evaluate(model, dataset, split=split)["accuracy"]
+    x, y = dataset.splits[split]
+    return evaluation.accuracy(y, features.forward(model, x, batch_size=256).argmax(axis=-1))
 
 
 def _reusable(model, reuse, learning_rate: float, eagerly: bool) -> bool:
@@ -118,9 +128,9 @@ def run_phase(model, dataset, *, name: str, epochs: int, learning_rate: float, b
         trained = compiled.reset_optimizer(model) if reused else _compile(model, learning_rate, eagerly)
         fit = train.fit(trained, dataset, epochs=epochs, batch_size=batch_size)
         scored, scorer = dataset, model
-    scores = {"val": fit.last_value("val_accuracy"), "test": train.evaluate(scorer, scored, split="test")["accuracy"]}
-    if math.isnan(scores["val"]):
-        scores["val"] = train.evaluate(scorer, scored, split="val")["accuracy"]
+    scores = {"val": fit.last_value("val_accuracy")}
+    for split in ("test", *(("val",) if math.isnan(scores["val"]) else ())):
+        scores[split] = _accuracy(scorer, scored, split, cached=parts is not None)
     return Phase(name, fit.history, scores["val"], scores["test"], time.perf_counter() - started,
                  parts.cut if parts is not None else None, counts, cached if parts is not None else None,
                  model, parts)

@@ -13,6 +13,7 @@ The seeds of one variant train one compiled model, each seed's fresh weights cop
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,20 @@ import keras
 from labkit.errors import ParameterError, check_positive
 from labkit.models import features, finetune
 from labkit.models.surgery import trainable_counts
+
+
+# What is known about each cached entry, `{id(features): (weak reference, {...})}`: the frozen prefixes
+# (their weight variables) already checked against it, since a prefix checked once computes the same
+# features for any head; and the features of weightless layers after it (the pooling of a frozen base),
+# which every seed of a head-only variant would otherwise compute again.
+_KNOWN: dict[int, tuple] = {}
+
+
+def _known(cached) -> dict:
+    entry = _KNOWN.get(id(cached))
+    if entry is None or entry[0]() is not cached:
+        entry = _KNOWN[id(cached)] = (weakref.ref(cached), {"checked": set(), "after": {}})
+    return entry[1]
 
 
 def nested_base(model):
@@ -95,13 +110,21 @@ def cached_for(model, cache: dict, *, batch_size: int = 256):
     names = [layer.name for layer in model.layers]
     steps = model.layers[names.index(base.name) + 1: names.index(layer) + 1]
     source = cache[last]
+    key = tuple((type(step).__name__, repr(sorted((k, v) for k, v in step.get_config().items() if k != "name")))
+                for step in steps)
+    known = _known(source)["after"]
+    if key in known and not any(step.weights for step in steps):
+        return known[key]
     splits = {}
     for split, (x, y) in source.splits.items():
         out = x
         for step in steps:
             out = keras.ops.convert_to_numpy(step(out, training=False))
         splits[split] = (out, y)
-    return _with(source, splits, f"then {', '.join(s.name for s in steps)}")
+    found = _with(source, splits, f"then {', '.join(s.name for s in steps)}")
+    if not any(step.weights for step in steps):
+        known[key] = found
+    return found
 
 
 @dataclass
@@ -146,8 +169,10 @@ def repeat(variants: dict, dataset, cache: dict, *, seeds=(0,), restore=(), epoc
             pooled features trains faster eagerly than traced, whatever the profile).
         subset_seed: seed of the stratified subsets of `train_images`.
 
-    The first seed of each variant checks that the whole model predicts what its head trained on
-    the cached features predicts (`features.check_attached`).
+    The first run of each frozen prefix on each cached entry checks that the whole model predicts
+    what its head trained on the cached features predicts (`features.check_attached`); variants that
+    share both (the same cut of the same backbone, another learning rate or fewer training images)
+    are not checked again.
 
     Returns:
         A pandas DataFrame, one row per run, as `labkit.stats.repeat` makes it (`configuration`,
@@ -156,18 +181,24 @@ def repeat(variants: dict, dataset, cache: dict, *, seeds=(0,), restore=(), epoc
     """
     import pandas as pd
 
-    from labkit.models.repeats import check_runs
+    from labkit.models.repeats import check_runs, prefix_key
 
     seeds = check_runs("variants", variants, seeds, epochs, "{label: Variant(build)}")
-    saved = [(model, model.get_weights()) for model in restore]
+    saved = {id(w): (w, keras.ops.convert_to_numpy(w)) for model in restore for w in model.weights}
+    changed = set()  # the restored variables that the last run could change: those of its trainable layers
+
+    def put_back(ids):
+        for key in ids:
+            variable, value = saved[key]
+            variable.assign(value)
+
     rows = []
     try:
         for label, variant in variants.items():
             rate = variant.learning_rate or learning_rate
             previous = None
             for seed in seeds:
-                for model, weights in saved:
-                    model.set_weights(weights)
+                put_back(changed)
                 keras.utils.set_random_seed(seed)
                 model = variant.build(seed)
                 cached = cached_for(model, cache)
@@ -175,11 +206,16 @@ def repeat(variants: dict, dataset, cache: dict, *, seeds=(0,), restore=(), epoc
                     parts = features.split(model)
                     cached = cache[parts.cut] = features.cached_dataset(parts, dataset)
                 images = _scarce(dataset, variant.train_images, subset_seed)
+                checked, prefix = _known(cached)["checked"], prefix_key(model)
                 phase = finetune.run_phase(model, images, name=label, epochs=epochs, learning_rate=rate,
-                                           batch_size=batch_size, eagerly=eagerly, check=seed == seeds[0],
+                                           batch_size=batch_size, eagerly=eagerly,
+                                           check=prefix not in checked,
                                            cached=_scarce(cached, variant.train_images, subset_seed),
                                            reuse=previous)
+                checked.add(prefix)
                 previous = phase
+                changed = {id(w) for layer in phase.model._flatten_layers(include_self=False) if layer.trainable
+                           and not layer._layers for w in layer.weights if id(w) in saved}
                 counts = trainable_counts(model)
                 rows.append({"configuration": label, "seed": seed, "val_accuracy": phase.val_accuracy,
                              "test_accuracy": phase.test_accuracy, "seconds": phase.seconds,
@@ -187,6 +223,5 @@ def repeat(variants: dict, dataset, cache: dict, *, seeds=(0,), restore=(), epoc
                              "trainable_layers": counts["trainable_layers"], "train_images": len(images.y_train),
                              "learning_rate": rate, "cut": phase.cut})
     finally:
-        for model, weights in saved:
-            model.set_weights(weights)
+        put_back(saved)
     return pd.DataFrame(rows)
