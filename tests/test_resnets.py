@@ -185,7 +185,15 @@ def test_a_seed_trained_on_an_earlier_seeds_compiled_model_gets_the_numbers_of_i
     trained.train_step = lambda data: (traced.append(1), step(data))[1]
     again = phase(1, reuse=first)
     assert again.model is first.model and traced == []  # the earlier compiled step, not traced again
-    assert again.history == alone.history
+    if configuration.startswith("reinit"):
+        assert again.history == alone.history
+    else:
+        # On an AVX2-only CPU (AMD EPYC), with another process on the second core, the same seed's augmented
+        # end-to-end fit differs from run to run by about 1e-3 of its loss (1.71927, 1.71785, 1.71782 in epoch 2,
+        # alone, in three runs), reused or not: compared up to that noise, far below what another start would give.
+        assert again.history.keys() == alone.history.keys()
+        assert all(again.history[k] == pytest.approx(alone.history[k], rel=1e-2) for k in alone.history)
+        assert first.history["loss"] != pytest.approx(alone.history["loss"], rel=1e-2)  # another seed is told apart
     assert (again.val_accuracy, again.test_accuracy) == (alone.val_accuracy, alone.test_accuracy)
     assert again.cut == alone.cut and again.counts == alone.counts
 
@@ -201,10 +209,13 @@ def test_a_phase_takes_its_validation_accuracy_from_the_fit_and_it_is_what_evalu
     monkeypatch.setattr(train, "evaluate", lambda model, data, **kw: (scored.append(kw.get("split")), evaluate(model, data, **kw))[1])
     phase = finetune.run_phase(resnets.reinit_classifier(resnet50, 4, dense=(8,)), dataset, name="x", epochs=2,
                                learning_rate=1e-2, batch_size=8, eagerly=True, fast=fast)
-    assert scored == ["test"]  # the fit validated its last epoch: no second pass over the validation split
+    # The fit validated its last epoch: no second pass over the validation split. A head on cached features is
+    # scored by calling it on them, with no input pipeline: the same test accuracy as the full model's evaluate.
+    assert scored == ([] if fast else ["test"])
     assert (phase.cut is not None) == fast
     assert phase.val_accuracy == phase.history["val_accuracy"][-1]
     assert phase.val_accuracy == evaluate(phase.model, dataset, split="val")["accuracy"]
+    assert phase.test_accuracy == evaluate(phase.model, dataset, split="test")["accuracy"]
 
 
 def test_a_model_of_another_layout_is_not_reused(resnet50):
