@@ -89,6 +89,7 @@ class Profile:
         backbone_size: the side at which `keras.applications` backbones take the real data; `None`:
             their native side (224, 299 for InceptionV3). The rehearsal takes the full profile's code
             paths at a side that 2 CPU cores can afford.
+        comparison_cap: at most this many configurations in a long default comparison (`capped`); `None`: all.
     """
 
     name: str
@@ -110,6 +111,7 @@ class Profile:
     source_sizes: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()
     learns: bool = True
     backbone_size: int | None = None
+    comparison_cap: int | None = None
 
     def source_size_for(self, backbone: str) -> tuple[int, int, int, int]:
         """The source task that `backbone`'s lab weights are pretrained on.
@@ -122,6 +124,19 @@ class Profile:
             `source_sizes`, else `source_size`.
         """
         return dict(self.source_sizes).get(backbone, self.source_size)
+
+    def capped(self, configurations) -> list:
+        """A notebook's default configurations, cut to `comparison_cap`.
+
+        Args:
+            configurations: the comparison's, in the order the page shows them.
+
+        Returns:
+            All of them without a cap (or few enough); else that many, evenly spread from the first to the last.
+        """
+        items, cap = list(configurations), self.comparison_cap
+        keep = len(items) if cap is None else min(cap, len(items))
+        return [items[round(i * (len(items) - 1) / max(keep - 1, 1))] for i in range(keep)]
 
     @property
     def pretrained(self) -> bool:
@@ -150,6 +165,7 @@ PROFILES: dict[str, Profile] = {
                          max_epochs=1, factor=2, seeds=(0,),
                          optimizer_trials=2, optimizer_epochs=2),
         learns=False,
+        comparison_cap=2,
     ),
     "offline": Profile(
         name="offline",
@@ -167,8 +183,7 @@ PROFILES: dict[str, Profile] = {
         sweep_validation="last epoch",
         repeat_seeds=(0, 1, 2),
         summary="the embedded data at full size, lab-pretrained weights: the main job, no network",
-        # ResNet50 / InceptionV3 train at 12-14 images/s here (MobileNetV2 at 32 px: 240): 32 classes ×
-        # 60 images × 4 epochs is about 10 minutes each, once; see benchmarks/README.md.
+        # ResNet50 and InceptionV3 train 3-5x slower per image than MobileNetV2: a smaller source task for them.
         source_sizes=(("resnet50", (16, 60, 32, 4)), ("inception_v3", (16, 60, 75, 4))),
         # Eager: 1.23x faster than traced here (benchmarks/hypersearch.py, alternated, stop 24).
         hyper=HyperScale(image_size=16, split_cap=(160, 80, 160), width=4, depth_divisor=3, eager=True,

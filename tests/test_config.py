@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from labkit.config import DEFAULT_PROFILE, PROFILES, resolve_profile
@@ -49,6 +51,14 @@ def test_only_full_uses_imagenet_weights_and_only_its_rehearsal_shares_its_real_
     assert smoke.epochs <= offline.epochs
     # notebooks check that they beat chance where the profile trains enough to (12's Grad-CAM CNN)
     assert [p.name for p in PROFILES.values() if not p.learns] == ["smoke", "rehearsal"]
+
+
+def test_only_the_quick_profiles_cap_a_notebooks_comparisons_and_keep_their_ends():
+    cuts = [7, 22, 37, 40, 43, 46]
+    assert [p.name for p in PROFILES.values() if p.comparison_cap is not None] == ["smoke", "rehearsal"]
+    assert PROFILES["offline"].capped(cuts) == PROFILES["full"].capped(cuts) == cuts
+    assert PROFILES["smoke"].capped(cuts) == [7, 46] and PROFILES["smoke"].capped([1]) == [1]
+    assert [replace(PROFILES["smoke"], comparison_cap=k).capped(cuts) for k in (1, 3, 6)] == [[7], [7, 37, 46], cuts]
 
 
 def test_the_books_table_of_profiles_says_what_each_profile_sets():
