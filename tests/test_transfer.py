@@ -4,11 +4,6 @@ Random-init bases keep these fast (the lab weights are tested in test_pretrain.p
 eagerly, which for a few steps costs less than tracing a big graph.
 """
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
@@ -16,7 +11,6 @@ import pytest
 from labkit.errors import ParameterError
 from labkit.models import features, finetune, transfer
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"mobilenet_v2": 32, "inception_v3": 75}
 
 
@@ -126,13 +120,3 @@ def test_the_target_is_data_scarce_and_its_cells_disjoint():
     splits, names = tiles(image_size=16, per_class=(3, 2, 2))
     assert splits["train"][0].shape == (24, 16, 16, 3) and len(names) == 8
     assert np.bincount(splits["test"][1]).tolist() == [2] * 8
-
-
-def test_notebook_07_runs_for_inception_v3_in_smoke(tmp_path):
-    """Until the runner executes the variants, run the second backbone's variant here."""
-    out = tmp_path / "07-inception_v3.ipynb"
-    command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "07_transfer_learning.ipynb"), str(out),
-               "-p", "PROFILE", "smoke", "-p", "BACKBONE", "inception_v3", "--cwd", str(ROOT / "notebooks")]
-    env = {**os.environ, "LABKIT_BUILD_DIR": str(tmp_path / "build")}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
