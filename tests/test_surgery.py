@@ -206,11 +206,17 @@ def test_taps_check_each_frozen_prefix_once_per_cached_entry_and_another_backbon
     taps.repeat(same_prefix, ds, cache, seeds=(0, 1), restore=[base], epochs=1, eagerly=True)
     taps.repeat({"again": taps.Variant(last_block(base))}, ds, cache, seeds=(0,), restore=[base], epochs=1, eagerly=True)
     assert checked == ["resnet50/conv5_block2_out"]  # one prefix on one cached entry: one forward pass through it
+    pooled = taps.tap(surgery.attach_head(base, ds.num_classes, seed=0), ds, ["conv5_block3_out"])
+    head = [surgery.freeze(surgery.attach_head(base, ds.num_classes, seed=seed)) for seed in (0, 1)]
+    assert taps.cached_for(head[0], pooled) is taps.cached_for(head[1], pooled)  # pooled once, for every seed
+    taps.repeat({"head": taps.Variant(lambda seed: surgery.freeze(surgery.attach_head(base, ds.num_classes, seed=seed)))},
+                ds, pooled, seeds=(0, 1), restore=[base], epochs=1, eagerly=True)
+    assert checked == ["resnet50/conv5_block2_out", "resnet50_head/pooling"]
     fresh = taps.tap(surgery.attach_head(base, ds.num_classes, seed=0), ds, ["conv5_block2_out"])
     taps.repeat({"fresh cache": taps.Variant(last_block(base))}, ds, fresh, seeds=(0,), restore=[base], epochs=1, eagerly=True)
-    assert len(checked) == 2
+    assert len(checked) == 3
     keras.utils.set_random_seed(1)
     other = transfer.backbone("resnet50", input_shape=(32, 32, 3), weights=None)  # other weights, the same layer names
     taps.repeat({"other backbone": taps.Variant(last_block(other))}, ds, fresh, seeds=(0,), restore=[other], epochs=1,
                 eagerly=True)
-    assert len(checked) == 3  # another backbone's prefix on the same features is checked again
+    assert len(checked) == 4  # another backbone's prefix on the same features is checked again
